@@ -1,0 +1,141 @@
+"""Every check this project runs, as nox sessions on the uv backend.
+
+`uv run nox` runs the default sessions (lint, typecheck, unit); `uv run nox -t ci` runs
+everything CI runs, services included. Each session installs exactly the locked versions
+with `uv sync --locked` into its own virtual environment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import nox
+from nox.command import CommandFailed
+
+ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT / "src"))  # the services helper works without an installed project
+
+from tta_dev.devtools.services import (  # noqa: E402
+    ServiceUnavailableError,
+    provide_services,
+)
+
+nox.needs_version = ">=2026.8"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["lint", "typecheck", "unit"]
+
+ALL_EXTRAS = ("observability", "redis", "llm", "devtools")
+
+
+def install_locked(session: nox.Session, *groups: str, extras: tuple[str, ...] = ()) -> None:
+    """Install exactly what uv.lock pins for these groups/extras into the session venv."""
+    args = ["uv", "sync", "--locked", "--no-default-groups", "--quiet"]
+    args += [f"--group={g}" for g in groups]
+    args += [f"--extra={e}" for e in extras]
+    session.run_install(
+        *args,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        silent=True,
+    )
+
+
+def _erase_coverage(kind: str) -> None:
+    """Drop a session's old coverage data so `coverage` combines this run only."""
+    for old in ROOT.glob(f".coverage.{kind}*"):
+        old.unlink()
+
+
+@nox.session(tags=["ci"])
+def lint(session: nox.Session) -> None:
+    """Formatting, lint rules, workflow security (zizmor) and workflow schema."""
+    install_locked(session, "lint")
+    session.run("ruff", "format", "--check", ".")
+    session.run("ruff", "check", ".")
+    session.run("zizmor", "--offline", "--persona=pedantic", ".github")
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+
+
+@nox.session(tags=["ci"])
+def typecheck(session: nox.Session) -> None:
+    """pyright: strict on src/, standard on tests, scripts, benchmarks and task files."""
+    install_locked(session, "typecheck", "test", "lint", extras=ALL_EXTRAS)
+    session.run("pyright", *session.posargs)
+
+
+@nox.session(tags=["ci"])
+def unit(session: nox.Session) -> None:
+    """Unit tests in parallel (xdist) with coverage; integration tests deselected."""
+    install_locked(session, "test", extras=ALL_EXTRAS)
+    _erase_coverage("unit")
+    args = session.posargs or ["-n", "auto"]
+    # `coverage run` (not pytest-cov) so the pytest11 plugin is measured too; xdist workers
+    # are measured through coverage's subprocess patch. fail_under is enforced once, on the
+    # combined data, by the `coverage` session.
+    session.run(
+        "coverage",
+        "run",
+        "-m",
+        "pytest",
+        "-m",
+        "not integration",
+        *args,
+        env={"COVERAGE_FILE": str(ROOT / ".coverage.unit")},
+    )
+
+
+@nox.session(tags=["ci"])
+def integration(session: nox.Session) -> None:
+    """Integration tests against real Redis and real Prometheus (env URL, local binary or compose)."""
+    install_locked(session, "test", extras=ALL_EXTRAS)
+    _erase_coverage("integration")
+    try:
+        with provide_services(
+            ["redis", "prometheus"], compose_file=ROOT / "docker-compose.test.yml"
+        ) as endpoints:
+            for endpoint in endpoints.values():
+                session.log(endpoint.describe())
+            session.run(
+                "coverage",
+                "run",
+                "-m",
+                "pytest",
+                "-m",
+                "integration",
+                *session.posargs,
+                env={
+                    "REDIS_URL": endpoints["redis"].url,
+                    "PROMETHEUS_URL": endpoints["prometheus"].url,
+                    "COVERAGE_FILE": str(ROOT / ".coverage.integration"),
+                },
+            )
+    except ServiceUnavailableError as exc:
+        session.error(str(exc))
+
+
+@nox.session(venv_backend="none", tags=["ci"])
+def lock_check(session: nox.Session) -> None:
+    """uv.lock matches pyproject.toml (run `uv lock` and commit it when this fails)."""
+    try:
+        session.run("uv", "lock", "--check", silent=True)
+    except CommandFailed:
+        session.error("uv.lock is out of date with pyproject.toml: run `uv lock` and commit it")
+
+
+@nox.session(tags=["ci", "aggregate"])
+def coverage(session: nox.Session) -> None:
+    """Combine the coverage data of unit and integration, report, enforce fail_under."""
+    install_locked(session, "test")
+    data = sorted(ROOT.glob(".coverage.*"))
+    if not data:
+        session.error("no coverage data: run the unit and integration sessions first")
+    session.run("coverage", "combine", "--keep", *(str(p) for p in data), silent=True)
+    session.run("coverage", "report", *session.posargs)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        table = session.run("coverage", "report", "--format=markdown", silent=True)
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(f"## Coverage\n\n{table}\n")

@@ -1,0 +1,1 @@
+"""Developer tooling: service resolution for checks, CI/nox/pre-commit consistency."""
