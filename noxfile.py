@@ -62,8 +62,9 @@ def lint(session: nox.Session) -> None:
 @nox.session(tags=["ci"])
 def typecheck(session: nox.Session) -> None:
     """pyright: strict on src/, standard on tests, scripts, benchmarks and task files."""
-    install_locked(session, "typecheck", "test", "lint", extras=ALL_EXTRAS)
-    session.run("pyright", *session.posargs)
+    install_locked(session, "dev", "bench", extras=ALL_EXTRAS)
+    python = Path(session.bin) / "python"
+    session.run("pyright", "--pythonpath", str(python), *session.posargs)
 
 
 @nox.session(tags=["ci"])
