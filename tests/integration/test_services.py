@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
 import urllib.parse
 import urllib.request
 import uuid
@@ -59,3 +62,31 @@ def test_local_binary_path_starts_and_stops_the_server(name: str) -> None:
         assert endpoint.url.startswith(("redis://127.0.0.1:", "http://127.0.0.1:"))
         assert ready(endpoint.url)
     assert not ready(endpoint.url)
+
+
+_HOLD_SERVICE = """
+import sys, time
+from tta_dev.devtools.services import provide_services
+with provide_services(["redis"], environ={}) as found:
+    print(found["redis"].url, flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_started_server_is_stopped_on_interrupt(sig: signal.Signals) -> None:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed; this path is exercised where it is")
+    with subprocess.Popen(
+        [sys.executable, "-c", _HOLD_SERVICE], stdout=subprocess.PIPE, text=True
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            url = proc.stdout.readline().strip()
+            assert redis_ready(url)
+            proc.send_signal(sig)
+            proc.wait(timeout=30)
+            assert proc.returncode != 0
+            assert not redis_ready(url)
+        finally:
+            proc.kill()
