@@ -22,9 +22,7 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +123,9 @@ def redis_ready(url: str, timeout: float = 1.0) -> bool:
 
 def prometheus_ready(url: str, timeout: float = 1.0) -> bool:
     """True when Prometheus at ``url`` reports ready on ``/-/ready``."""
+    import urllib.error
+    import urllib.request  # lazily: the noxfile imports this module on every nox call
+
     try:
         with urllib.request.urlopen(f"{url.rstrip('/')}/-/ready", timeout=timeout) as resp:  # noqa: S310 - URL built from a checked http(s) base
             return 200 <= int(resp.status) < 300
