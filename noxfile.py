@@ -28,6 +28,13 @@ nox.options.reuse_venv = "yes"
 nox.options.sessions = ["lint", "typecheck", "unit"]
 
 ALL_EXTRAS = ("observability", "redis", "llm", "devtools")
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
+# The other Pythons the classifiers promise; `unit` already runs on the one nox runs with.
+OTHER_PYTHONS = [v for v in nox.project.python_versions(PYPROJECT) if v != RUNNING]
+
+# A Python that is not installed is skipped, not failed (pyenv/uv may not have them all).
+nox.options.error_on_missing_interpreters = False
 
 
 def install_locked(session: nox.Session, *groups: str, extras: tuple[str, ...] = ()) -> None:
@@ -85,6 +92,15 @@ def unit(session: nox.Session) -> None:
         "not integration",
         *args,
         env={"COVERAGE_FILE": str(ROOT / ".coverage.unit")},
+    )
+
+
+@nox.session(python=OTHER_PYTHONS, tags=["ci"])
+def compat(session: nox.Session) -> None:
+    """Unit tests on the other Pythons the classifiers promise (skipped where one is missing)."""
+    install_locked(session, "test", extras=ALL_EXTRAS)
+    session.run(
+        "pytest", "-m", "not integration and not slow", *(session.posargs or ["-n", "auto"])
     )
 
 
