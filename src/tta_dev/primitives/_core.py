@@ -1,0 +1,336 @@
+"""The Primitive base class, the ``>>`` / ``|`` compositions and ``step``.
+
+Hot path: ``execute`` is a plain method that returns the primitive's ``_run`` coroutine, so a
+call costs one coroutine, and ``Sequential`` awaits its (flattened) steps' ``_run`` directly in
+one loop. The single instrumentation point is the execute hook (``set_execute_hook``): when it
+is ``None`` (the default) nothing else runs; when set, every ``execute`` and every step of a
+``Sequential`` goes through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, Generic, TypeVar, cast, overload
+
+from ._context import WorkflowContext
+
+__all__ = [
+    "ExecuteHook",
+    "Parallel",
+    "Primitive",
+    "Sequential",
+    "get_execute_hook",
+    "set_execute_hook",
+    "step",
+]
+
+In = TypeVar("In", contravariant=True)
+Out = TypeVar("Out", covariant=True)
+T = TypeVar("T")
+U = TypeVar("U")
+E = TypeVar("E")
+
+RunFn = Callable[[Any, WorkflowContext], Coroutine[Any, Any, Any]]
+#: ``hook(primitive, data, context, run) -> coroutine``; ``run(data, context)`` is the
+#: primitive's own, uninstrumented execution. The hook must await it and return its result.
+ExecuteHook = Callable[
+    ["Primitive[Any, Any]", Any, WorkflowContext, RunFn], Coroutine[Any, Any, Any]
+]
+
+_hook: ExecuteHook | None = None
+
+
+def set_execute_hook(hook: ExecuteHook | None) -> ExecuteHook | None:
+    """Install the hook every ``execute`` goes through (``None`` removes it); returns the old one.
+
+    This is the one place observability plugs in. With no hook the cost is a ``None`` check.
+    """
+    global _hook
+    previous, _hook = _hook, hook
+    return previous
+
+
+def get_execute_hook() -> ExecuteHook | None:
+    """The installed execute hook, or ``None``."""
+    return _hook
+
+
+class Primitive(Generic[In, Out]):
+    """An async step of a workflow: ``await primitive.execute(data, context)``.
+
+    Subclasses implement ``async def _run(self, data, context)``. ``a >> b`` is a
+    ``Sequential`` (output of ``a`` feeds ``b``), ``a | b`` a ``Parallel`` (both get the same
+    input; the result is a list in branch order). Both flatten.
+    """
+
+    name: str
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name if name is not None else type(self).__name__
+        self._named = name is not None
+
+    def execute(self, data: In, context: WorkflowContext | None = None) -> Coroutine[Any, Any, Out]:
+        """Run this primitive on ``data``; returns the coroutine to await."""
+        if context is None:
+            context = WorkflowContext()
+        if _hook is None:
+            return self._run(data, context)
+        return cast("Coroutine[Any, Any, Out]", _hook(self, data, context, self._run))
+
+    async def _run(self, data: In, context: WorkflowContext) -> Out:
+        raise NotImplementedError
+
+    def __rshift__(self, other: Primitive[Out, T]) -> Sequential[In, T]:
+        return Sequential(self, other)
+
+    @overload
+    def __or__(self, other: Parallel[In, T]) -> Parallel[In, Out | T]: ...
+    @overload
+    def __or__(self, other: Primitive[In, T]) -> Parallel[In, Out | T]: ...
+    def __or__(self, other: Primitive[In, Any]) -> Parallel[In, Any]:
+        return Parallel(self, *Parallel.branches_of(other))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+class Sequential(Primitive[In, Out]):
+    """Run steps one after another, each getting the previous one's output.
+
+    Nested unnamed ``Sequential`` steps are flattened into one list, so a chain of any length
+    runs in one loop (no recursion, no depth limit). A named one stays a unit.
+    """
+
+    def __init__(self, *steps: Primitive[Any, Any], name: str | None = None) -> None:
+        super().__init__(name)
+        flat: list[Primitive[Any, Any]] = []
+        for s in steps:
+            if isinstance(s, Sequential) and type(s) is Sequential and not s._named:
+                flat.extend(s.steps)
+            else:
+                flat.append(s)
+        if not flat:
+            raise ValueError("Sequential needs at least one step")
+        self.steps: tuple[Primitive[Any, Any], ...] = tuple(flat)
+        # Bound `_run`s, made on first run: building `a >> b >> ...` stays cheap.
+        self._runs: tuple[RunFn, ...] | None = None
+
+    async def _run(self, data: Any, context: WorkflowContext) -> Any:
+        if _hook is None:
+            runs = self._runs
+            if runs is None:
+                runs = self._runs = tuple(s._run for s in self.steps)
+            for run in runs:
+                data = await run(data, context)
+        else:
+            for s in self.steps:
+                data = await s.execute(data, context)
+        return data
+
+
+async def _all_or_cancel(coros: Sequence[Coroutine[Any, Any, Any]]) -> list[Any]:
+    """Await all in order; on the first failure cancel the rest, wait for them, re-raise."""
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(c) for c in coros]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        pending = [t for t in tasks if not t.done()]
+        for t in pending:
+            t.cancel()
+        if pending:
+            await asyncio.wait(pending)
+        raise
+
+
+async def run_indexed(
+    count: int,
+    call: Callable[[int], Coroutine[Any, Any, Any]],
+    limit: int | None,
+    return_exceptions: bool,
+) -> list[Any]:
+    """Run ``call(i)`` for ``i in range(count)``, results in index order.
+
+    At most ``limit`` at once (``None``: all at once). Unless ``return_exceptions``, the first
+    failure cancels everything still running and is raised; with it, errors are collected.
+    """
+    if limit is None or limit >= count:
+        coros = [call(i) for i in range(count)]
+        if return_exceptions:
+            return list(await asyncio.gather(*coros, return_exceptions=True))
+        return await _all_or_cancel(coros)
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    results: list[Any] = [None] * count
+    indices = iter(range(count))
+
+    async def worker() -> None:
+        for i in indices:
+            if return_exceptions:
+                try:
+                    results[i] = await call(i)
+                except Exception as exc:
+                    results[i] = exc
+            else:
+                results[i] = await call(i)
+
+    await _all_or_cancel([worker() for _ in range(limit)])
+    return results
+
+
+class Parallel(Primitive[In, list[E]]):
+    """Run branches concurrently on the same input; the result lists outputs in branch order.
+
+    The first failure cancels the other branches and is raised. With
+    ``return_exceptions=True`` every branch runs to the end and failures appear in the list
+    in place of results. ``limit`` caps how many branches run at once.
+    """
+
+    def __init__(
+        self,
+        *branches: Primitive[In, E],
+        return_exceptions: bool = False,
+        limit: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name)
+        if not branches:
+            raise ValueError("Parallel needs at least one branch")
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        self.branches: tuple[Primitive[In, E], ...] = branches
+        self.return_exceptions = return_exceptions
+        self.limit = limit
+
+    def _plain(self) -> bool:
+        return not self.return_exceptions and self.limit is None and not self._named
+
+    async def _run(self, data: In, context: WorkflowContext) -> list[E]:
+        branches = self.branches
+        if self.limit is None and not self.return_exceptions:
+            if _hook is None:
+                return await _all_or_cancel([b._run(data, context) for b in branches])
+            return await _all_or_cancel([b.execute(data, context) for b in branches])
+        return await run_indexed(
+            len(branches),
+            lambda i: branches[i].execute(data, context),
+            self.limit,
+            self.return_exceptions,
+        )
+
+    # `|` adds branches: on a Parallel it extends the branch list (keeping its options), so
+    # the element type widens instead of nesting. The override's return type differs from
+    # Primitive.__or__ on purpose.
+    @overload
+    def __or__(self, other: Parallel[In, T]) -> Parallel[In, E | T]: ...
+    @overload
+    def __or__(self, other: Primitive[In, T]) -> Parallel[In, E | T]: ...
+    def __or__(  # pyright: ignore[reportIncompatibleMethodOverride]
+        self, other: Primitive[In, Any]
+    ) -> Parallel[In, Any]:
+        return Parallel(
+            *self.branches,
+            *Parallel.branches_of(other),
+            return_exceptions=self.return_exceptions,
+            limit=self.limit,
+            name=self.name if self._named else None,
+        )
+
+    @staticmethod
+    def branches_of(p: Primitive[Any, Any]) -> tuple[Primitive[Any, Any], ...]:
+        """The branches ``p`` adds to a ``|``: its own if it is an unnamed, option-free Parallel."""
+        par = cast("Parallel[Any, Any]", p)
+        if type(par) is Parallel and par._plain():
+            return par.branches
+        return (par,)
+
+
+def _takes_context(fn: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) < 2:
+        return False
+    second = positional[1]
+    # `sum(iterable, start=0)` takes data only; `f(x, ctx=None)` asks for the context by name.
+    return second.default is second.empty or second.name in ("context", "ctx")
+
+
+def with_context(fn: Callable[..., T]) -> Callable[[Any, WorkflowContext], T]:
+    """``fn`` as a ``(data, context)`` callable, whether it takes ``(data)`` or ``(data, context)``.
+
+    It takes the context when its second positional parameter is required or is named
+    ``context`` or ``ctx``.
+    """
+    if _takes_context(fn):
+        return fn
+    return lambda data, _context: fn(data)
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    if inspect.iscoroutinefunction(fn):
+        return True
+    call = getattr(type(fn), "__call__", None)  # noqa: B004 - an instance with async __call__
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
+class _Step(Primitive[Any, Any]):
+    """A primitive around a callable ``(data)`` or ``(data, context)``, sync or async."""
+
+    def __init__(self, fn: Callable[..., Any], name: str | None) -> None:
+        super().__init__(name if name is not None else getattr(fn, "__name__", "step"))
+        self.fn = fn
+        self._with_context = _takes_context(fn)
+        self._async = _is_async(fn)
+
+    async def _run(self, data: Any, context: WorkflowContext) -> Any:
+        result = self.fn(data, context) if self._with_context else self.fn(data)
+        if self._async or inspect.isawaitable(result):
+            return await result
+        return result
+
+
+class _StepDecorator:
+    def __init__(self, name: str | None) -> None:
+        self._name = name
+
+    @overload
+    def __call__(self, fn: Callable[[T, WorkflowContext], Awaitable[U]], /) -> Primitive[T, U]: ...
+    @overload
+    def __call__(self, fn: Callable[[T], Awaitable[U]], /) -> Primitive[T, U]: ...
+    @overload
+    def __call__(self, fn: Callable[[T, WorkflowContext], U], /) -> Primitive[T, U]: ...
+    @overload
+    def __call__(self, fn: Callable[[T], U], /) -> Primitive[T, U]: ...
+    def __call__(self, fn: Callable[..., Any], /) -> Primitive[Any, Any]:
+        return _Step(fn, self._name)
+
+
+@overload
+def step(
+    fn: Callable[[T, WorkflowContext], Awaitable[U]], /, *, name: str | None = None
+) -> Primitive[T, U]: ...
+@overload
+def step(fn: Callable[[T], Awaitable[U]], /, *, name: str | None = None) -> Primitive[T, U]: ...
+@overload
+def step(
+    fn: Callable[[T, WorkflowContext], U], /, *, name: str | None = None
+) -> Primitive[T, U]: ...
+@overload
+def step(fn: Callable[[T], U], /, *, name: str | None = None) -> Primitive[T, U]: ...
+@overload
+def step(*, name: str | None = None) -> _StepDecorator: ...
+def step(
+    fn: Callable[..., Any] | None = None, /, *, name: str | None = None
+) -> Primitive[Any, Any] | _StepDecorator:
+    """Turn a callable ``(data)`` or ``(data, context)``, sync or async, into a primitive.
+
+    ``step(fn)``, ``@step`` or ``@step(name="...")``. The name defaults to the function's.
+    """
+    if fn is None:
+        return _StepDecorator(name)
+    return _Step(fn, name)
