@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from tta_dev import __version__
-from tta_dev.cli import _devtools
+from tta_dev.cli import _devtools, _workspace
 
 
 class UsageError(Exception):
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _devtools.register(sub)
+    _workspace.register(sub)
     return parser
 
 

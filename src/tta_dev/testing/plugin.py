@@ -4,6 +4,13 @@ Fixtures for the real services that integration tests use. The ``integration`` n
 resolves the services (environment URL, local binary or docker compose) and passes their
 URLs in ``REDIS_URL`` and ``PROMETHEUS_URL``; run outside it, these tests are skipped with
 the command that provides them.
+
+``--affected-since REF`` runs only the tests of the workspace members affected since the
+merge base with REF (``tta_dev.workspace.affected_since``, work tree included). A test
+belongs to a member by the convention of ``tta_dev.workspace.member_for_test``: inside the
+member's folder, under ``tests/<member>/`` or ``tests/<kind>/<member>/``, else the root
+project. Tests no member claims always run, and when a change cannot be attributed (an
+unknown base, a shallow clone, a file no rule or member claims) everything runs.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from __future__ import annotations
 import os
 
 import pytest
+
+from tta_dev.workspace import WorkspaceError, affected_since, load_workspace, member_for_test
 
 _HOW = "run `uv run nox -s integration`, which finds or starts the services"
 
@@ -32,3 +41,61 @@ def redis_url() -> str:
 def prometheus_url() -> str:
     """Base URL of a real Prometheus server (from ``PROMETHEUS_URL``)."""
     return _service_url("PROMETHEUS_URL")
+
+
+_AFFECTED_NOTE = pytest.StashKey[str]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("tta-dev")
+    group.addoption(
+        "--affected-since",
+        metavar="REF",
+        default=None,
+        help="run only the tests of workspace members affected since REF (git); everything"
+        " when a change cannot be attributed",
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the tests of members that ``--affected-since`` finds unaffected."""
+    ref: str | None = config.getoption("affected_since")
+    if not ref:
+        return
+    try:
+        workspace = load_workspace(config.rootpath)
+        result = affected_since(workspace, ref)
+    except WorkspaceError as exc:
+        raise pytest.UsageError(f"--affected-since: {exc}") from exc
+    if result.all:
+        config.stash[_AFFECTED_NOTE] = (
+            f"--affected-since {ref}: running every test ({'; '.join(result.why_all)})"
+        )
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        member = member_for_test(workspace, item.path)
+        (keep if member is None or member.name in result.names else drop).append(item)
+    names = ", ".join(sorted(result.names)) or "none"
+    config.stash[_AFFECTED_NOTE] = (
+        f"--affected-since {ref}: affected members: {names}; {len(drop)} tests deselected"
+    )
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    note = config.stash.get(_AFFECTED_NOTE, None)
+    return [note] if note else []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """No affected member means nothing to test: that is a success, not "no tests ran"."""
+    if (
+        session.config.getoption("affected_since")
+        and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED
+    ):
+        session.exitstatus = pytest.ExitCode.OK

@@ -1,0 +1,176 @@
+"""``tta-dev workspace``: members, dependency graph, affected members, lockfile diff."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from tta_dev.workspace import (
+    AFFECTED_FORMATS,
+    GRAPH_FORMATS,
+    LOCK_DIFF_FORMATS,
+    LOCK_FILE,
+    MEMBER_FORMATS,
+    LockChange,
+    Lockfile,
+    WorkspaceError,
+    _git,
+    affected_members,
+    affected_since,
+    build_graph,
+    diff_locks,
+    find_workspace_root,
+    load_workspace,
+    parse_lock,
+    paths_in_workspace,
+    read_lock,
+    render_affected,
+    render_graph,
+    render_lock_diff,
+    render_members,
+)
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "workspace",
+        help="uv workspace: members, graph, affected members, lockfile diff",
+        description="Read the uv workspace the way uv does and answer questions about it.",
+    )
+    commands = parser.add_subparsers(dest="workspace_command", metavar="SUBCOMMAND")
+
+    def usage(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(handler=usage)
+
+    members = commands.add_parser("members", help="list the workspace members")
+    _root_and_format(members, MEMBER_FORMATS)
+    members.set_defaults(handler=_members)
+
+    graph = commands.add_parser("graph", help="the member dependency graph")
+    _root_and_format(graph, GRAPH_FORMATS)
+    graph.set_defaults(handler=_graph)
+
+    affected = commands.add_parser(
+        "affected",
+        help="members a change affects, and why",
+        description=(
+            "Members affected by the changes since --base (git; the work tree unless --head)"
+            " or by the files given with --files (relative to the repository root)."
+        ),
+    )
+    _root_and_format(affected, AFFECTED_FORMATS)
+    source = affected.add_mutually_exclusive_group(required=True)
+    source.add_argument("--base", metavar="REF", help="compare from the merge base with REF")
+    source.add_argument(
+        "--files",
+        nargs="+",
+        metavar="PATH",
+        help="changed files (newline-separated values accepted)",
+    )
+    affected.add_argument("--head", metavar="REF", help="compare to REF (default: work tree)")
+    affected.add_argument(
+        "--old-lock",
+        type=Path,
+        metavar="FILE",
+        help="with --files: the uv.lock before the change, to narrow a lock change",
+    )
+    affected.add_argument(
+        "--runtime-only",
+        action="store_true",
+        help="follow base dependencies only (not the members' own extras and groups)",
+    )
+    affected.set_defaults(handler=_affected)
+
+    lock_diff = commands.add_parser(
+        "lock-diff",
+        help="what changed between two uv.lock files",
+        description="OLD and NEW are uv.lock files or git revisions (of the workspace's lock).",
+    )
+    lock_diff.add_argument("old", metavar="OLD", help="a uv.lock file or a git revision")
+    lock_diff.add_argument("new", metavar="NEW", help="a uv.lock file or a git revision")
+    lock_diff.add_argument(
+        "--no-members",
+        action="store_true",
+        help="do not work out which members each change reaches",
+    )
+    _root_and_format(lock_diff, LOCK_DIFF_FORMATS)
+    lock_diff.set_defaults(handler=_lock_diff)
+
+
+def _root_and_format(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
+    parser.add_argument(
+        "--root", type=Path, default=Path("."), help="a folder inside the workspace (default: .)"
+    )
+    parser.add_argument("--format", choices=formats, default="text")
+
+
+def _members(args: argparse.Namespace) -> int:
+    print(render_members(load_workspace(args.root), args.format))
+    return 0
+
+
+def _graph(args: argparse.Namespace) -> int:
+    print(render_graph(build_graph(load_workspace(args.root)), args.format))
+    return 0
+
+
+def _affected(args: argparse.Namespace) -> int:
+    workspace = load_workspace(args.root)
+    graph = build_graph(workspace)
+    if args.base is not None:
+        if args.old_lock is not None:
+            raise WorkspaceError("--old-lock goes with --files; --base reads the lock from git")
+        result = affected_since(
+            workspace, args.base, args.head, runtime_only=args.runtime_only, graph=graph
+        )
+    else:
+        if args.head is not None:
+            raise WorkspaceError("--head goes with --base, not with --files")
+        # Workflows pass a whole list as one newline-separated value.
+        lines = (line.strip() for value in args.files for line in value.splitlines())
+        paths = paths_in_workspace(workspace, [line for line in lines if line])
+        lock_change = None
+        if LOCK_FILE in paths:
+            new_file = workspace.root / LOCK_FILE
+            new = read_lock(new_file) if new_file.is_file() else None
+            old = read_lock(args.old_lock) if args.old_lock is not None else None
+            lock_change = LockChange(
+                old, new, "its old version is unknown (pass --old-lock FILE or use --base)"
+            )
+        result = affected_members(
+            graph, paths, lock_change=lock_change, runtime_only=args.runtime_only
+        )
+    print(render_affected(result, args.format))
+    return 0
+
+
+def _lock_diff(args: argparse.Namespace) -> int:
+    old = _lock_from(args.old, args.root, "OLD")
+    new = _lock_from(args.new, args.root, "NEW")
+    print(render_lock_diff(diff_locks(old, new, reach=not args.no_members), args.format))
+    return 0
+
+
+def _lock_from(spec: str, root: Path, label: str) -> Lockfile:
+    """A lock from a file, or from the workspace's ``uv.lock`` at a git revision."""
+    path = Path(spec)
+    if path.is_file():
+        return read_lock(path)
+    if path.is_dir():
+        return read_lock(path / LOCK_FILE)
+    repo = _git.repository_root(root)
+    if repo is not None and not spec.startswith("-"):
+        commit = _git.resolve_commit(repo, spec)
+        if commit is not None:
+            lock_path = (find_workspace_root(root) / LOCK_FILE).relative_to(repo).as_posix()
+            text = _git.file_at(repo, commit, lock_path)
+            if text is None:
+                raise WorkspaceError(f"{label}: {lock_path} does not exist at {spec!r}")
+            return parse_lock(text, f"{lock_path} at {spec}")
+    raise WorkspaceError(
+        f"{label}: {spec!r} is neither a uv.lock file nor a git revision: pass a lock's path"
+    )

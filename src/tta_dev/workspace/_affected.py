@@ -1,0 +1,303 @@
+"""Affected members: which members a change reaches, and why.
+
+A changed file belongs to the deepest member folder that contains it, and affects that
+member and every member whose closure contains it. Files the rules of
+``[tool.tta-dev.affected]`` name affect all members or none. A changed ``uv.lock`` is
+read at both ends and affects exactly the members whose resolved closure changed.
+When a change cannot be attributed (unknown base, shallow clone, a file no rule or
+member claims), everything is affected and the result says why.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from tta_dev.workspace import _git
+from tta_dev.workspace._diff import closure_changes, describe_change
+from tta_dev.workspace._errors import WorkspaceError
+from tta_dev.workspace._graph import WorkspaceGraph, build_graph, locked_closure
+from tta_dev.workspace._lock import Lockfile, parse_lock
+from tta_dev.workspace._model import Workspace
+
+LOCK_FILE = "uv.lock"
+ReasonKind = Literal["file", "member", "lock", "all"]
+
+
+@dataclass(frozen=True, order=True)
+class Reason:
+    """Why a member is affected.
+
+    ``file``: ``subject`` changed in its folder; ``member``: it depends on member
+    ``subject``, which is affected by a file; ``lock``: package ``subject`` changed in its
+    resolved closure (``detail`` says how); ``all``: everything is affected (``subject``
+    says why).
+    """
+
+    kind: ReasonKind
+    subject: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "file":
+            return f"changed file {self.subject}"
+        if self.kind == "member":
+            return f"depends on member {self.subject}"
+        if self.kind == "lock":
+            return f"lock change in {self.subject}: {self.detail}"
+        return f"everything: {self.subject}"
+
+
+@dataclass(frozen=True)
+class AffectedMember:
+    """An affected member and its reasons."""
+
+    name: str
+    path: str
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class AffectedResult:
+    """The affected members (sorted by name) of a change.
+
+    ``all`` is true when everything is affected, for the reasons in ``why_all``.
+    ``ignored`` lists changed files that affect no member (a ``none`` rule, outside the
+    workspace). ``base``/``head`` are the commits compared, when git was asked.
+    """
+
+    affected: tuple[AffectedMember, ...]
+    all: bool
+    why_all: tuple[str, ...] = ()
+    changed_files: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+    base: str | None = None
+    head: str | None = None
+
+    @property
+    def names(self) -> frozenset[str]:
+        """The names of the affected members."""
+        return frozenset(m.name for m in self.affected)
+
+
+@dataclass(frozen=True)
+class LockChange:
+    """The two ends of a changed ``uv.lock``; ``None`` where one is missing or unusable."""
+
+    old: Lockfile | None
+    new: Lockfile | None
+    why_unusable: str | None = None
+
+
+def affected_members(
+    graph: WorkspaceGraph,
+    changed_paths: Iterable[str],
+    *,
+    lock_change: LockChange | None = None,
+    runtime_only: bool = False,
+) -> AffectedResult:
+    """The members ``changed_paths`` (``/``-separated, relative to the workspace root) affect.
+
+    ``lock_change`` gives both ends of ``uv.lock`` when it is among the paths; without it
+    a changed lock affects everything. ``runtime_only`` follows base dependencies only.
+    """
+    workspace = graph.workspace
+    paths = tuple(sorted({p for p in (_clean(p) for p in changed_paths) if p}))
+    direct: dict[str, list[Reason]] = {}
+    why_all: list[str] = []
+    ignored: list[str] = []
+    lock_changed = False
+    for path in paths:
+        if path == LOCK_FILE:
+            lock_changed = True
+            continue
+        rule = workspace.rules.rule_for(path)
+        if rule is not None:
+            source = "default rule" if rule.default else "[tool.tta-dev.affected]"
+            if rule.action == "all":
+                why_all.append(f"{path} matches `{rule.pattern}` ({source}: all)")
+            else:
+                ignored.append(path)
+            continue
+        owner = workspace.owner_of(path)
+        if owner is not None:
+            direct.setdefault(owner.name, []).append(Reason("file", path))
+        elif path.startswith("../"):
+            ignored.append(path)
+        else:
+            why_all.append(f"{path} belongs to no member and matches no rule")
+
+    reasons: dict[str, set[Reason]] = {m.name: set() for m in workspace.members}
+    if lock_changed:
+        if lock_change is None or lock_change.old is None or lock_change.new is None:
+            detail = lock_change.why_unusable if lock_change else None
+            why_all.append(f"{LOCK_FILE} changed and {detail or 'its old version is unknown'}")
+        else:
+            for member, lock_reasons in _lock_reasons(
+                workspace, lock_change.old, lock_change.new, runtime_only
+            ).items():
+                reasons[member].update(lock_reasons)
+    for name, file_reasons in direct.items():
+        reasons[name].update(file_reasons)
+        for dependent in graph.dependents_closure(name, runtime_only=runtime_only):
+            if dependent != name:
+                reasons[dependent].add(Reason("member", name))
+
+    everything = bool(why_all)
+    by_name = {m.name: m for m in workspace.members}
+    affected = tuple(
+        AffectedMember(
+            name,
+            by_name[name].path,
+            tuple(sorted(found))
+            if not everything
+            else (*(Reason("all", w) for w in why_all), *sorted(found)),
+        )
+        for name, found in sorted(reasons.items())
+        if found or everything
+    )
+    return AffectedResult(
+        affected=affected,
+        all=everything,
+        why_all=tuple(why_all),
+        changed_files=paths,
+        ignored=tuple(ignored),
+    )
+
+
+def _clean(path: str) -> str:
+    return posixpath.normpath(path) if path else ""
+
+
+def _lock_reasons(
+    workspace: Workspace, old: Lockfile, new: Lockfile, runtime_only: bool
+) -> dict[str, list[Reason]]:
+    out: dict[str, list[Reason]] = {}
+    for member in workspace.members:
+        before = locked_closure(old, member.name, runtime_only=runtime_only)
+        after = locked_closure(new, member.name, runtime_only=runtime_only)
+        if before == after:
+            continue
+        if not after:
+            out[member.name] = [Reason("lock", member.name, f"not in the new {LOCK_FILE}")]
+            continue
+        if not before:
+            out[member.name] = [Reason("lock", member.name, f"not in the old {LOCK_FILE}")]
+            continue
+        out[member.name] = [
+            Reason("lock", name, describe_change(was, now))
+            for name, (was, now) in closure_changes(before, after).items()
+        ]
+    return out
+
+
+def paths_in_workspace(
+    workspace: Workspace, paths: Iterable[str], repository: Path | None = None
+) -> tuple[str, ...]:
+    """Repository-relative (or absolute) paths as workspace-relative ones.
+
+    Files in the repository but outside the workspace come back as ``../...``; a path
+    outside the repository is a ``WorkspaceError``. Paths are taken as given (a name may
+    hold spaces or newlines); empty ones are skipped.
+    """
+    repo = (repository or _git.repository_root(workspace.root) or workspace.root).resolve()
+    prefix = Path(posixpath.relpath(workspace.root, repo)).as_posix()
+    out: list[str] = []
+    for text in paths:
+        if not text:
+            continue
+        candidate = Path(text)
+        absolute = candidate if candidate.is_absolute() else repo / candidate
+        normal = Path(posixpath.normpath(absolute.as_posix()))
+        if normal != repo and repo not in normal.parents:
+            raise WorkspaceError(
+                f"{text!r} is outside the repository {repo}: pass paths relative to it"
+            )
+        relative = normal.relative_to(repo).as_posix()
+        out.append(relative if prefix == "." else posixpath.relpath(relative, prefix))
+    return tuple(out)
+
+
+def affected_since(
+    workspace: Workspace,
+    base: str,
+    head: str | None = None,
+    *,
+    runtime_only: bool = False,
+    graph: WorkspaceGraph | None = None,
+) -> AffectedResult:
+    """Members affected between the merge base of ``base`` and ``head`` and ``head``.
+
+    ``head`` ``None`` means the work tree (uncommitted and untracked files included).
+    An unknown ``base`` or a shallow clone without a merge base affects everything.
+    """
+    graph = graph or build_graph(workspace)
+    repo = _git.repository_root(workspace.root)
+    if repo is None:
+        raise WorkspaceError(
+            f"{workspace.root} is not in a git repository: pass the changed files with --files"
+        )
+    base_commit = _git.resolve_commit(repo, base)
+    head_commit = _git.resolve_commit(repo, head or "HEAD")
+    why: str | None = None
+    if base_commit is None:
+        why = f"base {base!r} is not in this clone" + _shallow_hint(repo)
+    elif head_commit is None:
+        why = f"head {head!r} is not in this clone" if head else "the repository has no commits yet"
+    else:
+        start = _git.merge_base(repo, base_commit, head_commit)
+        if start is None:
+            why = f"{base!r} and {head or 'HEAD'} share no history here" + _shallow_hint(repo)
+        else:
+            changed = _git.changed_files(repo, start, head_commit if head else None)
+            paths = paths_in_workspace(workspace, changed, repo)
+            lock_change = (
+                _lock_change(workspace, repo, start, head_commit if head else None)
+                if LOCK_FILE in paths
+                else None
+            )
+            result = affected_members(
+                graph, paths, lock_change=lock_change, runtime_only=runtime_only
+            )
+            return replace(result, base=start, head=head_commit if head else None)
+    return everything(workspace, why)
+
+
+def _shallow_hint(repo: Path) -> str:
+    if _git.is_shallow(repo):
+        return " (shallow clone: fetch full history, e.g. actions/checkout with fetch-depth: 0)"
+    return " (fetch it first)"
+
+
+def everything(workspace: Workspace, why: str) -> AffectedResult:
+    """Every member affected, for one reason."""
+    return AffectedResult(
+        affected=tuple(
+            AffectedMember(m.name, m.path, (Reason("all", why),)) for m in workspace.members
+        ),
+        all=True,
+        why_all=(why,),
+    )
+
+
+def _lock_change(workspace: Workspace, repo: Path, base: str, head: str | None) -> LockChange:
+    lock_path = Path(posixpath.relpath(workspace.root / LOCK_FILE, repo)).as_posix()
+    old_text = _git.file_at(repo, base, lock_path)
+    if head is None:
+        new_file = workspace.root / LOCK_FILE
+        new_text = new_file.read_text(encoding="utf-8") if new_file.is_file() else None
+    else:
+        new_text = _git.file_at(repo, head, lock_path)
+    if new_text is None:
+        return LockChange(None, None, "was deleted")
+    new = parse_lock(new_text, f"{LOCK_FILE} at {head or 'the work tree'}")
+    if old_text is None:
+        return LockChange(None, new, "did not exist at the base")
+    try:
+        old = parse_lock(old_text, f"{LOCK_FILE} at {base[:12]}")
+    except WorkspaceError as exc:
+        return LockChange(None, new, f"its base version is unreadable ({exc})")
+    return LockChange(old, new)

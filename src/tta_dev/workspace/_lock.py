@@ -1,0 +1,289 @@
+"""A reader for ``uv.lock`` (lock ``version = 1``, any revision), without uv.
+
+Our own reader because it must read a lock at any git revision, quickly, with nothing but
+the standard library: names are PEP 503 normalised, versions compared with ``packaging``,
+sources normalised so that spelling alone (``https://pypi.org/simple/`` against
+``https://pypi.org/simple``, a git ``rev`` next to the same commit) is no change.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from packaging.utils import canonicalize_name
+
+from tta_dev.workspace._errors import WorkspaceError
+from tta_dev.workspace._toml import Table, parse_toml, read_toml, string, table, table_list
+
+SUPPORTED_LOCK_VERSION = 1
+SOURCE_KINDS = ("registry", "git", "url", "path", "directory", "editable", "virtual")
+#: Sources a workspace member (or another local project) is locked with.
+LOCAL_PROJECT_KINDS = frozenset({"editable", "virtual", "directory"})
+
+
+@dataclass(frozen=True, order=True)
+class LockSource:
+    """Where a locked package comes from: ``kind`` is one of ``SOURCE_KINDS``.
+
+    ``location`` is normalised: registry and URL hosts lower-cased and trailing slashes
+    dropped, git URLs reduced to repository, subdirectory and commit, paths ``/``-separated.
+    """
+
+    kind: str
+    location: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.location}"
+
+
+@dataclass(frozen=True, order=True)
+class PackageRef:
+    """One resolved package: what a closure is made of and what a lock diff compares."""
+
+    name: str
+    version: str | None
+    source: LockSource
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}" if self.version else self.name
+
+
+@dataclass(frozen=True)
+class LockDependency:
+    """An edge in the lock: ``version``/``source`` are set when the name is ambiguous."""
+
+    name: str
+    version: str | None = None
+    source: LockSource | None = None
+    marker: str | None = None
+    extras: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    """A ``[[package]]`` entry. ``version`` is ``None`` for dynamic-version members."""
+
+    name: str
+    version: str | None
+    source: LockSource
+    dependencies: tuple[LockDependency, ...] = ()
+    optional_dependencies: tuple[tuple[str, tuple[LockDependency, ...]], ...] = ()
+    dependency_groups: tuple[tuple[str, tuple[LockDependency, ...]], ...] = ()
+    resolution_markers: tuple[str, ...] = ()
+
+    @property
+    def ref(self) -> PackageRef:
+        """Name, version and source: the package's identity."""
+        return PackageRef(self.name, self.version, self.source)
+
+    def extra_dependencies(self, name: str) -> tuple[LockDependency, ...]:
+        """The dependencies an extra adds (empty when the package has no such extra)."""
+        for extra, deps in self.optional_dependencies:
+            if extra == name:
+                return deps
+        return ()
+
+
+@dataclass(frozen=True)
+class Lockfile:
+    """A parsed ``uv.lock``."""
+
+    version: int
+    revision: int | None
+    requires_python: str | None
+    packages: tuple[LockedPackage, ...]
+    manifest_members: tuple[str, ...] = ()
+
+    @cached_property
+    def by_name(self) -> Mapping[str, tuple[LockedPackage, ...]]:
+        """Every locked entry of each name (several for resolution forks)."""
+        out: dict[str, list[LockedPackage]] = {}
+        for package in self.packages:
+            out.setdefault(package.name, []).append(package)
+        return {name: tuple(entries) for name, entries in out.items()}
+
+    @cached_property
+    def member_names(self) -> frozenset[str]:
+        """The workspace members the lock records (the root project for a single project)."""
+        if self.manifest_members:
+            return frozenset(self.manifest_members)
+        return frozenset(
+            p.name
+            for p in self.packages
+            if p.source.kind in LOCAL_PROJECT_KINDS and p.source.location == "."
+        )
+
+    def resolve(self, dependency: LockDependency) -> tuple[LockedPackage, ...]:
+        """The entries a dependency edge points at: one, unless the lock is ambiguous."""
+        candidates = self.by_name.get(dependency.name, ())
+        if len(candidates) > 1 and dependency.version is not None:
+            candidates = tuple(c for c in candidates if c.version == dependency.version)
+        if len(candidates) > 1 and dependency.source is not None:
+            candidates = tuple(c for c in candidates if c.source == dependency.source)
+        if not candidates:
+            wanted = dependency.name + (f" {dependency.version}" if dependency.version else "")
+            raise WorkspaceError(
+                f"uv.lock refers to {wanted}, which it does not lock: run `uv lock`"
+            )
+        return candidates
+
+    def member_entries(self, name: str) -> tuple[LockedPackage, ...]:
+        """The lock entries of workspace member ``name`` (empty when the lock lacks it)."""
+        return tuple(p for p in self.by_name.get(name, ()) if p.source.kind in LOCAL_PROJECT_KINDS)
+
+
+def read_lock(path: Path) -> Lockfile:
+    """Read and parse a ``uv.lock`` file."""
+    if not path.is_file():
+        raise WorkspaceError(
+            f"{path} not found: run `uv lock` to create it (or pass the lock's path)"
+        )
+    return lock_from_table(read_toml(path), str(path))
+
+
+def parse_lock(text: str, where: str = "uv.lock") -> Lockfile:
+    """Parse the text of a ``uv.lock`` (as read from a file or from ``git show``)."""
+    return lock_from_table(parse_toml(text, where), where)
+
+
+def lock_from_table(data: Table, where: str) -> Lockfile:
+    """Build a ``Lockfile`` from already parsed TOML."""
+    version = data.get("version")
+    if version is None:
+        raise WorkspaceError(f"{where}: no `version`: is this a uv.lock? run `uv lock`")
+    if version != SUPPORTED_LOCK_VERSION:
+        raise WorkspaceError(
+            f"{where}: lock version {version!r} is not supported (this reader knows version"
+            f" {SUPPORTED_LOCK_VERSION}): lock with a uv that writes version"
+            f" {SUPPORTED_LOCK_VERSION} or upgrade tta-dev"
+        )
+    revision = data.get("revision")
+    if revision is not None and (not isinstance(revision, int) or isinstance(revision, bool)):
+        raise WorkspaceError(f"{where}: `revision` must be an integer")
+    manifest = table(data, "manifest", where)
+    members = tuple(
+        sorted(canonicalize_name(m) for m in _strings(manifest.get("members", []), where))
+    )
+    packages = tuple(_package(entry, where) for entry in table_list(data, "package", where))
+    return Lockfile(
+        version=SUPPORTED_LOCK_VERSION,
+        revision=revision,
+        requires_python=string(data, "requires-python", where),
+        packages=packages,
+        manifest_members=members,
+    )
+
+
+def normalise_source(raw: Mapping[str, Any], where: str) -> LockSource:
+    """A lock ``source = { kind = "..." }`` table as a normalised ``LockSource``."""
+    kinds = [k for k in SOURCE_KINDS if k in raw]
+    if len(kinds) != 1 or not isinstance(raw[kinds[0]], str):
+        raise WorkspaceError(
+            f"{where}: source {dict(raw)!r} is not one of {', '.join(SOURCE_KINDS)}"
+        )
+    kind = kinds[0]
+    location = cast(str, raw[kind])
+    if kind in {"registry", "url"}:
+        location = _normalise_url(location) if "://" in location else _normalise_path(location)
+    elif kind == "git":
+        location = _normalise_git(location)
+    else:
+        location = _normalise_path(location)
+    return LockSource(kind, location)
+
+
+def _normalise_url(url: str) -> str:
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
+
+
+def _normalise_git(url: str) -> str:
+    """Repository, subdirectory and commit: ``rev``/``tag``/``branch`` are how it was asked."""
+    base, _, commit = url.partition("#")
+    parts = urlsplit(base)
+    kept = [(k, v) for k, v in parse_qsl(parts.query) if k == "subdirectory"]
+    path = parts.path.rstrip("/")
+    path = path.removesuffix(".git")
+    repository = urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(kept), ""))
+    return f"{repository}#{commit}" if commit else repository
+
+
+def _normalise_path(path: str) -> str:
+    normal = posixpath.normpath(path.replace("\\", "/"))
+    return normal.rstrip("/") or "/"
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in cast(list[Any], value)):
+        raise WorkspaceError(f"{where}: [manifest] `members` must be a list of strings")
+    return cast(list[str], value)
+
+
+def _package(entry: Table, where: str) -> LockedPackage:
+    raw_name = string(entry, "name", f"{where} [[package]]")
+    if not raw_name:
+        raise WorkspaceError(f"{where}: a [[package]] has no `name`")
+    name = canonicalize_name(raw_name)
+    label = f"{where} package {name!r}"
+    raw_source = entry.get("source")
+    if not isinstance(raw_source, Mapping):
+        raise WorkspaceError(f"{label}: no `source` table")
+    return LockedPackage(
+        name=name,
+        version=string(entry, "version", label),
+        source=normalise_source(cast(Table, raw_source), label),
+        dependencies=_dependencies(entry, "dependencies", label),
+        optional_dependencies=_dependency_tables(entry, "optional-dependencies", label),
+        dependency_groups=_dependency_tables(entry, "dev-dependencies", label),
+        resolution_markers=_marker_list(entry, label),
+    )
+
+
+def _marker_list(entry: Table, where: str) -> tuple[str, ...]:
+    value = entry.get("resolution-markers", [])
+    if not isinstance(value, list):
+        raise WorkspaceError(f"{where}: `resolution-markers` must be a list")
+    return tuple(str(v) for v in cast(list[Any], value))
+
+
+def _dependency_tables(
+    entry: Table, key: str, where: str
+) -> tuple[tuple[str, tuple[LockDependency, ...]], ...]:
+    tables = table(entry, key, where)
+    return tuple(
+        (canonicalize_name(name), _dependencies(tables, name, f"{where} {key} {name!r}"))
+        for name in sorted(tables)
+    )
+
+
+def _dependencies(entry: Table, key: str, where: str) -> tuple[LockDependency, ...]:
+    out: list[LockDependency] = []
+    for dep in table_list(entry, key, where):
+        raw_name = string(dep, "name", where)
+        if not raw_name:
+            raise WorkspaceError(f"{where}: a dependency in `{key}` has no `name`")
+        raw_source = dep.get("source")
+        extras = dep.get("extra", [])
+        if not isinstance(extras, list):
+            raise WorkspaceError(f"{where}: `extra` of {raw_name!r} must be a list")
+        out.append(
+            LockDependency(
+                name=canonicalize_name(raw_name),
+                version=string(dep, "version", where),
+                source=(
+                    normalise_source(cast(Table, raw_source), where)
+                    if isinstance(raw_source, Mapping)
+                    else None
+                ),
+                marker=string(dep, "marker", where),
+                extras=tuple(canonicalize_name(str(e)) for e in cast(list[Any], extras)),
+            )
+        )
+    return tuple(out)

@@ -1,0 +1,312 @@
+"""Rendering workspace results: text, JSON, Markdown, a GitHub Actions matrix, Mermaid, DOT.
+
+Computing lives elsewhere; these functions only turn results into text. Names and paths
+can hold anything a file name can (quotes, newlines, markup), so each format escapes them
+its own way: text shows control characters as escapes, Markdown escapes markup, Mermaid
+and DOT quote their labels.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any
+
+from tta_dev.workspace._affected import AffectedResult, Reason
+from tta_dev.workspace._diff import LockDiff
+from tta_dev.workspace._graph import MemberEdge, WorkspaceGraph
+from tta_dev.workspace._model import Workspace
+
+MEMBER_FORMATS = ("text", "json", "markdown")
+GRAPH_FORMATS = ("text", "json", "markdown", "mermaid", "dot")
+AFFECTED_FORMATS = ("text", "json", "markdown", "matrix")
+LOCK_DIFF_FORMATS = ("text", "json", "markdown")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (newlines too) shown as escapes: one line, always."""
+    return "".join(
+        c.encode("unicode_escape").decode("ascii") if unicodedata.category(c).startswith("C") else c
+        for c in text
+    )
+
+
+def markdown_escape(text: str) -> str:
+    """``text`` safe inside a Markdown table cell."""
+    out = printable(text)
+    for char in "\\`*_[]|#<>":
+        out = out.replace(char, "\\" + char)
+    return out
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+# -- members ---------------------------------------------------------------------------
+
+
+def members_data(workspace: Workspace) -> list[dict[str, str]]:
+    """``[{"name", "path"}]`` for each member."""
+    return [{"name": m.name, "path": m.path} for m in workspace.members]
+
+
+def render_members(workspace: Workspace, fmt: str = "text") -> str:
+    """The members as ``text``, ``json`` or ``markdown``."""
+    if fmt == "json":
+        return _json(members_data(workspace))
+    if fmt == "markdown":
+        rows = [
+            f"| {markdown_escape(m.name)} | {markdown_escape(m.path)} |" for m in workspace.members
+        ]
+        return "\n".join(["| member | path |", "|---|---|", *rows])
+    width = max((len(m.name) for m in workspace.members), default=0)
+    return "\n".join(f"{m.name:<{width}}  {printable(m.path)}" for m in workspace.members)
+
+
+# -- graph -----------------------------------------------------------------------------
+
+
+def _edge_label(edge: MemberEdge) -> str:
+    label = edge.kind if edge.via is None else f"{edge.kind}: {edge.via}"
+    if edge.extras:
+        label += f" [{','.join(edge.extras)}]"
+    return label
+
+
+def graph_data(graph: WorkspaceGraph) -> dict[str, Any]:
+    """Members and edges as plain data."""
+    return {
+        "members": members_data(graph.workspace),
+        "edges": [
+            {
+                "source": e.source,
+                "target": e.target,
+                "kind": e.kind,
+                "via": e.via,
+                "extras": list(e.extras),
+            }
+            for e in graph.edges
+        ],
+    }
+
+
+def graph_to_mermaid(graph: WorkspaceGraph) -> str:
+    """A Mermaid flowchart (GitHub renders it): groups dotted, extras labelled."""
+    ids = {m.name: f"m{i}" for i, m in enumerate(graph.workspace.members)}
+    lines = ["flowchart LR"]
+    for member in graph.workspace.members:
+        label = _mermaid_text(f"{member.name} ({member.path})")
+        lines.append(f'    {ids[member.name]}["{label}"]')
+    for edge in graph.edges:
+        arrow = "-->" if edge.kind == "runtime" else "-.->"
+        label = (
+            ""
+            if edge.kind == "runtime" and not edge.extras
+            else f"|{_mermaid_text(_edge_label(edge))}|"
+        )
+        lines.append(f"    {ids[edge.source]} {arrow}{label} {ids[edge.target]}")
+    return "\n".join(lines)
+
+
+def _mermaid_text(text: str) -> str:
+    out = printable(text)
+    for char, entity in (
+        ("&", "#amp;"),
+        ('"', "#quot;"),
+        ("|", "#124;"),
+        ("<", "#lt;"),
+        (">", "#gt;"),
+    ):
+        out = out.replace(char, entity)
+    return out
+
+
+def graph_to_dot(graph: WorkspaceGraph) -> str:
+    """A Graphviz digraph: groups dashed, extras dotted."""
+    lines = ["digraph workspace {", "    rankdir=LR;", "    node [shape=box];"]
+    for member in graph.workspace.members:
+        label = _dot_text(f"{member.name}\n{member.path}")
+        lines.append(f'    "{_dot_text(member.name)}" [label="{label}"];')
+    style = {"runtime": "solid", "optional": "dotted", "group": "dashed"}
+    lines += [
+        f'    "{_dot_text(edge.source)}" -> "{_dot_text(edge.target)}"'
+        f' [label="{_dot_text(_edge_label(edge))}", style={style[edge.kind]}];'
+        for edge in graph.edges
+    ]
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _dot_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "")
+
+
+def render_graph(graph: WorkspaceGraph, fmt: str = "text") -> str:
+    """The graph as ``text``, ``json``, ``markdown`` (Mermaid block), ``mermaid`` or ``dot``."""
+    if fmt == "json":
+        return _json(graph_data(graph))
+    if fmt == "mermaid":
+        return graph_to_mermaid(graph)
+    if fmt == "markdown":
+        return f"```mermaid\n{graph_to_mermaid(graph)}\n```"
+    if fmt == "dot":
+        return graph_to_dot(graph)
+    lines: list[str] = []
+    for member in graph.workspace.members:
+        edges = graph.dependencies_of(member.name)
+        lines.append(f"{member.name} ({printable(member.path)})")
+        lines += [f"  -> {e.target} ({_edge_label(e)})" for e in edges]
+    return "\n".join(lines)
+
+
+# -- affected --------------------------------------------------------------------------
+
+
+def _reason_data(reason: Reason) -> dict[str, str]:
+    return {
+        "kind": reason.kind,
+        "subject": reason.subject,
+        "detail": reason.detail,
+        "text": str(reason),
+    }
+
+
+def affected_data(result: AffectedResult) -> dict[str, Any]:
+    """``{"affected": [{"name", "path", "reasons"}], "all", ...}``."""
+    return {
+        "affected": [
+            {"name": m.name, "path": m.path, "reasons": [_reason_data(r) for r in m.reasons]}
+            for m in result.affected
+        ],
+        "all": result.all,
+        "why_all": list(result.why_all),
+        "changed_files": list(result.changed_files),
+        "ignored": list(result.ignored),
+        "base": result.base,
+        "head": result.head,
+    }
+
+
+def affected_matrix(result: AffectedResult) -> str:
+    """A GitHub Actions ``strategy.matrix`` value (one line, for ``$GITHUB_OUTPUT``).
+
+    ``{"include": []}`` when nothing is affected: guard the job with
+    ``if: fromJSON(needs.<job>.outputs.<name>).include[0]``.
+    """
+    include = [{"member": m.name, "path": m.path} for m in result.affected]
+    return json.dumps({"include": include}, ensure_ascii=False, separators=(",", ":"))
+
+
+def render_affected(result: AffectedResult, fmt: str = "text") -> str:
+    """The result as ``text``, ``json``, ``markdown`` or ``matrix``."""
+    if fmt == "json":
+        return _json(affected_data(result))
+    if fmt == "matrix":
+        return affected_matrix(result)
+    if fmt == "markdown":
+        return _affected_markdown(result)
+    if not result.affected:
+        return "no member is affected"
+    lines: list[str] = []
+    if result.all:
+        lines += [f"everything is affected: {printable(w)}" for w in result.why_all]
+    for member in result.affected:
+        lines.append(f"{member.name} ({printable(member.path)})")
+        lines += [f"  {printable(str(r))}" for r in member.reasons if r.kind != "all"]
+    return "\n".join(lines)
+
+
+def _affected_markdown(result: AffectedResult) -> str:
+    lines = [f"### Affected members: {len(result.affected)}"]
+    if result.all:
+        lines += [
+            "",
+            *(f"**Everything is affected:** {markdown_escape(w)}" for w in result.why_all),
+        ]
+    if not result.affected:
+        return "\n".join([*lines, "", "No member is affected."])
+    lines += ["", "| member | path | why |", "|---|---|---|"]
+    for member in result.affected:
+        why = "<br>".join(markdown_escape(str(r)) for r in member.reasons if r.kind != "all")
+        lines.append(
+            f"| {markdown_escape(member.name)} | {markdown_escape(member.path)} | {why or 'everything'} |"
+        )
+    return "\n".join(lines)
+
+
+# -- lock diff -------------------------------------------------------------------------
+
+
+def lock_diff_data(diff: LockDiff) -> dict[str, list[dict[str, Any]]]:
+    """``{"added", "removed", "upgraded", "downgraded", "changed", "sources"}`` lists."""
+    return {
+        "added": [
+            {"name": p.name, "version": p.version, "members": list(p.reached)} for p in diff.added
+        ],
+        "removed": [
+            {"name": p.name, "version": p.version, "members": list(p.reached)} for p in diff.removed
+        ],
+        "upgraded": [
+            {"name": c.name, "old": c.old, "new": c.new, "members": list(c.reached)}
+            for c in diff.upgraded
+        ],
+        "downgraded": [
+            {"name": c.name, "old": c.old, "new": c.new, "members": list(c.reached)}
+            for c in diff.downgraded
+        ],
+        "changed": [
+            {"name": c.name, "old": list(c.old), "new": list(c.new), "members": list(c.reached)}
+            for c in diff.changed
+        ],
+        "sources": [
+            {
+                "name": c.name,
+                "version": c.version,
+                "old": c.old,
+                "new": c.new,
+                "members": list(c.reached),
+            }
+            for c in diff.sources
+        ],
+    }
+
+
+def _lock_diff_rows(diff: LockDiff) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """``(change, package, versions, reached members)`` rows in a stable order."""
+    rows: list[tuple[str, str, str, tuple[str, ...]]] = []
+    rows += [("added", p.name, p.version or "", p.reached) for p in diff.added]
+    rows += [("removed", p.name, p.version or "", p.reached) for p in diff.removed]
+    rows += [("upgraded", c.name, f"{c.old} → {c.new}", c.reached) for c in diff.upgraded]
+    rows += [("downgraded", c.name, f"{c.old} → {c.new}", c.reached) for c in diff.downgraded]
+    rows += [
+        ("changed", c.name, f"{', '.join(c.old)} → {', '.join(c.new)}", c.reached)
+        for c in diff.changed
+    ]
+    rows += [("source", c.name, f"{c.version}: {c.old} → {c.new}", c.reached) for c in diff.sources]
+    return rows
+
+
+def render_lock_diff(diff: LockDiff, fmt: str = "text") -> str:
+    """The diff as ``text``, ``json`` or ``markdown``."""
+    if fmt == "json":
+        return _json(lock_diff_data(diff))
+    rows = _lock_diff_rows(diff)
+    if fmt == "markdown":
+        lines = ["### uv.lock changes", ""]
+        if not rows:
+            return "\n".join([*lines, "No changes: both locks resolve to the same packages."])
+        lines += ["| change | package | versions | members |", "|---|---|---|---|"]
+        lines += [
+            f"| {kind} | {markdown_escape(name)} | {markdown_escape(versions)} |"
+            f" {markdown_escape(', '.join(reached)) or '-'} |"
+            for kind, name, versions, reached in rows
+        ]
+        return "\n".join(lines)
+    if not rows:
+        return "no changes: both locks resolve to the same packages"
+    lines: list[str] = []
+    for kind, name, versions, reached in rows:
+        members = f"  (members: {', '.join(reached)})" if reached else ""
+        lines.append(f"{kind:<10} {name} {printable(versions)}{members}")
+    return "\n".join(lines)

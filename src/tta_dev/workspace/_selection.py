@@ -1,0 +1,38 @@
+"""Which member a test belongs to, for running only the tests of affected members.
+
+The convention (first match wins), for a test file relative to the workspace root:
+
+1. inside a member's folder (not the root's): that member (``packages/a/tests/...`` → ``a``);
+2. under ``tests/``, a folder named like a member, at most two levels down
+   (``tests/a/...``, ``tests/unit/a/...``; the member's name or its folder's name);
+3. anywhere else in the workspace: the root member, when the root is a project;
+4. otherwise nobody: such tests always run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from tta_dev.workspace._model import Member, Workspace
+
+
+def member_for_test(workspace: Workspace, path: Path) -> Member | None:
+    """The member whose tests ``path`` holds, or ``None`` when no member claims it."""
+    try:
+        relative = path.resolve().relative_to(workspace.root).as_posix()
+    except ValueError:
+        return None
+    owner = workspace.owner_of(relative)
+    if owner is not None and owner.path != ".":
+        return owner
+    folders = relative.split("/")[:-1]
+    if folders and folders[0] == "tests":
+        by_folder = {m.path.rsplit("/", 1)[-1]: m for m in workspace.members if m.path != "."}
+        by_name = {m.name: m for m in workspace.members}
+        for folder in folders[1:3]:
+            found = by_name.get(canonicalize_name(folder)) or by_folder.get(folder)
+            if found is not None:
+                return found
+    return owner

@@ -1,0 +1,297 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.unit.workspace.builders import Repo, lock_toml, write
+from tests.unit.workspace.conftest import make_sample, sample_lock_packages
+from tta_dev.cli import main
+
+MEMBERS = ["my-app", "core", "plugin", "helper"]
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err: str) -> str:
+    assert err.startswith("tta-dev: error: ")
+    assert err.count("\n") == 1, err
+    return err
+
+
+def test_members_json_shape(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "workspace", "members", "--root", str(sample / "packages/app"), "--format", "json"
+    )
+    assert code == 0
+    assert json.loads(out) == [
+        {"name": "core", "path": "packages/core"},
+        {"name": "helper", "path": "libs/nested/helper"},
+        {"name": "my-app", "path": "packages/app"},
+        {"name": "plugin", "path": "packages/plugin-folder"},
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "mermaid", "dot"])
+def test_graph_every_format(sample: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    code, out, _ = run(capsys, "workspace", "graph", "--root", str(sample), "--format", fmt)
+    assert code == 0
+    assert "my-app" in out
+
+
+def test_affected_files_json_shape(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "workspace", "affected", "--root", str(sample), "--files",
+        "packages/core/x.py\ndocs/a.md\n", "libs/nested/helper/y.py", "--format", "json",
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out)
+    assert data["all"] is False
+    assert [(m["name"], m["path"]) for m in data["affected"]] == [
+        ("core", "packages/core"),
+        ("helper", "libs/nested/helper"),
+        ("my-app", "packages/app"),
+    ]
+    assert data["affected"][0]["reasons"][0]["text"] == "changed file packages/core/x.py"
+    assert data["ignored"] == ["docs/a.md"]
+
+
+def test_affected_matrix_and_runtime_only(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "workspace", "affected", "--root", str(sample), "--files",
+        "libs/nested/helper/y.py", "--runtime-only", "--format", "matrix",
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads(out) == {"include": [{"member": "helper", "path": "libs/nested/helper"}]}
+
+
+def test_affected_files_with_old_lock(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = write(
+        tmp_path / "old.lock", lock_toml(sample_lock_packages(requests="1.0"), members=MEMBERS)
+    )
+    code, out, _ = run(
+        capsys,
+        "workspace",
+        "affected",
+        "--root",
+        str(sample),
+        "--files",
+        "uv.lock",
+        "--old-lock",
+        str(old),
+    )
+    assert code == 0
+    assert out.splitlines() == ["my-app (packages/app)", "  lock change in requests: 1.0 → 2.0"]
+    code, out, _ = run(
+        capsys,
+        "workspace",
+        "affected",
+        "--root",
+        str(sample),
+        "--files",
+        "uv.lock",
+        "--format",
+        "markdown",
+    )
+    assert code == 0
+    assert "pass --old-lock FILE or use --base" in out
+
+
+def test_affected_with_git(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = Repo(tmp_path / "repo")
+    make_sample(repo.path)
+    repo.commit("one")
+    repo.git("checkout", "-q", "-b", "f")
+    make_sample(repo.path, requests="2.1")
+    repo.commit("two")
+    code, out, _ = run(
+        capsys,
+        "workspace",
+        "affected",
+        "--root",
+        str(repo.path),
+        "--base",
+        "main",
+        "--head",
+        "f",
+        "--format",
+        "json",
+    )
+    assert code == 0
+    assert [m["name"] for m in json.loads(out)["affected"]] == ["my-app"]
+    code, out, _ = run(
+        capsys, "workspace", "lock-diff", "main", "f", "--root", str(repo.path), "--format", "json"
+    )
+    assert code == 0
+    assert json.loads(out)["upgraded"] == [
+        {"name": "requests", "old": "2.0", "new": "2.1", "members": ["my-app"]}
+    ]
+    code, out, _ = run(
+        capsys,
+        "workspace",
+        "lock-diff",
+        "main",
+        str(repo.path),
+        "--root",
+        str(repo.path),
+        "--no-members",
+    )
+    assert out.strip() == "upgraded   requests 2.0 → 2.1"
+    (repo.path / "uv.lock").unlink()
+    repo.commit("no lock")
+    code, _, err = run(capsys, "workspace", "lock-diff", "main", "HEAD", "--root", str(repo.path))
+    assert code == 2
+    assert "uv.lock does not exist at 'HEAD'" in one_line_error(err)
+
+
+def test_lock_diff_files(sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    new = write(
+        tmp_path / "new.lock", lock_toml(sample_lock_packages(requests="3.0"), members=MEMBERS)
+    )
+    code, out, _ = run(
+        capsys, "workspace", "lock-diff", str(sample / "uv.lock"), str(new), "--format", "markdown"
+    )
+    assert code == 0
+    assert "| upgraded | requests | 2.0 → 3.0 | my-app |" in out
+
+
+# -- bad input: exit 2, one line ------------------------------------------------------
+
+
+def test_malformed_toml(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(sample / "packages/core/pyproject.toml", "[project\nname = 'core'\n")
+    code, _, err = run(capsys, "workspace", "members", "--root", str(sample))
+    assert code == 2
+    assert "packages/core/pyproject.toml: invalid TOML" in one_line_error(err)
+
+
+def test_missing_lock(sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (sample / "uv.lock").unlink()
+    code, _, err = run(
+        capsys,
+        "workspace",
+        "lock-diff",
+        str(tmp_path / "nope.lock"),
+        str(sample),
+        "--root",
+        str(sample),
+    )
+    assert code == 2
+    assert "is neither a uv.lock file nor a git revision" in one_line_error(err)
+    code, _, err = run(
+        capsys, "workspace", "lock-diff", str(sample), str(sample), "--root", str(sample)
+    )
+    assert code == 2
+    assert "uv.lock not found: run `uv lock`" in one_line_error(err)
+    code, _, err = run(
+        capsys,
+        "workspace",
+        "affected",
+        "--root",
+        str(sample),
+        "--files",
+        "uv.lock",
+        "--old-lock",
+        str(tmp_path / "x.lock"),
+    )
+    assert code == 2
+    assert "x.lock not found" in one_line_error(err)
+
+
+def test_lock_version_2(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(sample / "uv.lock", "version = 2\nrevision = 1\n")
+    code, _, err = run(
+        capsys, "workspace", "lock-diff", str(sample / "uv.lock"), str(sample / "uv.lock")
+    )
+    assert code == 2
+    assert "lock version 2 is not supported" in one_line_error(err)
+
+
+def test_member_glob_matching_folder_without_pyproject(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(sample / "packages/stray/module.py", "")
+    code, _, err = run(capsys, "workspace", "graph", "--root", str(sample))
+    assert code == 2
+    assert "packages/stray (matched by `packages/*`) has no pyproject.toml" in one_line_error(err)
+
+
+def test_path_outside_the_repository(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(
+        capsys, "workspace", "affected", "--root", str(sample), "--files", "../../etc/passwd"
+    )
+    assert code == 2
+    assert "is outside the repository" in one_line_error(err)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--base", "main", "--old-lock", "x"],
+        ["--files", "a", "--head", "main"],
+        ["--base", "main"],  # not a git repository
+    ],
+)
+def test_affected_option_mistakes(
+    sample: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    code, _, err = run(capsys, "workspace", "affected", "--root", str(sample), *args)
+    assert code == 2
+    one_line_error(err)
+
+
+def test_hostile_text_in_files_and_refs(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hostile = "packages/core/q\"uote's $(touch pwned) dé.py"
+    code, out, _ = run(
+        capsys,
+        "workspace",
+        "affected",
+        "--root",
+        str(sample),
+        "--files",
+        hostile,
+        "--format",
+        "json",
+    )
+    assert code == 0
+    assert json.loads(out)["affected"][0]["reasons"][0]["subject"] == hostile
+    assert not (sample / "pwned").exists()
+    repo = Repo(sample)
+    repo.commit("init")
+    code, _, err = run(
+        capsys, "workspace", "affected", "--root", str(sample), "--base", "$(touch pwned)\nx"
+    )
+    assert code == 2
+    assert "is not a git revision" in one_line_error(err)
+    code, _, err = run(capsys, "workspace", "lock-diff", "--root", str(sample), "--", "-x", "HEAD")
+    assert code == 2
+    one_line_error(err)
+    assert not (sample / "pwned").exists()
+
+
+def test_workspace_without_subcommand_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "workspace")
+    assert code == 2
+    assert "lock-diff" in out
+
+
+def test_console_script_has_no_traceback(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.uv.workspace\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "tta_dev.cli", "workspace", "members", "--root", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "invalid TOML" in one_line_error(result.stderr)
