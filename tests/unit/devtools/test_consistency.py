@@ -178,7 +178,7 @@ def test_missing_precommit_config(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_planted_drift_in_a_copy_of_this_repository(project_root: Path, tmp_path: Path) -> None:
-    for name in ["noxfile.py", ".pre-commit-config.yaml"]:
+    for name in ["noxfile.py", "pyproject.toml", ".pre-commit-config.yaml"]:
         shutil.copy(project_root / name, tmp_path / name)
     shutil.copytree(project_root / "src", tmp_path / "src")
     shutil.copytree(project_root / ".github", tmp_path / ".github")
