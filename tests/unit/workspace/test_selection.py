@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.unit.workspace.builders import Repo, project_toml, virtual_root_toml, write
+from tta_dev.workspace import load_workspace, member_for_test
+
+
+def test_member_for_test_convention(sample: Path, tmp_path: Path) -> None:
+    workspace = load_workspace(sample)
+
+    def owner(relative: str) -> str | None:
+        member = member_for_test(workspace, sample / relative)
+        return member.name if member else None
+
+    assert owner("packages/app/tests/test_x.py") == "my-app"
+    assert owner("tests/core/test_x.py") == "core"
+    assert owner("tests/unit/my_app/test_x.py") == "my-app"  # by name, normalised
+    assert owner("tests/unit/plugin-folder/test_x.py") == "plugin"  # by folder name
+    assert owner("tests/unit/other/test_x.py") is None  # virtual root: nobody
+    assert owner("tests/test_core.py") is None  # a file name is not a folder
+    assert member_for_test(workspace, tmp_path / "elsewhere.py") is None
+
+
+def test_project_root_claims_the_rest(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", project_toml("root", workspace={"members": ["lib"]}))
+    write(tmp_path / "lib/pyproject.toml", project_toml("lib"))
+    workspace = load_workspace(tmp_path)
+    assert member_for_test(workspace, tmp_path / "tests/unit/workspace/test_x.py").name == "root"  # type: ignore[union-attr]
+    assert member_for_test(workspace, tmp_path / "tests/lib/test_x.py").name == "lib"  # type: ignore[union-attr]
+
+
+# -- the pytest option, in a real pytest run on a temporary workspace ------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Repo:
+    repo = Repo(tmp_path / "proj")
+    root = repo.path
+    write(
+        root / "pyproject.toml",
+        virtual_root_toml(
+            ["packages/*"],
+            extra="[tool.pytest.ini_options]\naddopts = ['-p', 'no:cacheprovider']\n",
+        ),
+    )
+    write(root / "packages/a/pyproject.toml", project_toml("a"))
+    write(
+        root / "packages/b/pyproject.toml",
+        project_toml("b", dependencies=["a"], workspace_sources=["a"]),
+    )
+    write(root / "packages/c/pyproject.toml", project_toml("c"))
+    for member in "abc":
+        write(
+            root / f"packages/{member}/tests/test_{member}.py", f"def test_{member}():\n    pass\n"
+        )
+    write(root / "tests/test_misc.py", "def test_misc():\n    pass\n")
+    repo.commit("initial")
+    repo.git("checkout", "-q", "-b", "work")
+    return repo
+
+
+def pytest_run(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:xdist", *args],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def ran(result: subprocess.CompletedProcess[str]) -> set[str]:
+    return {
+        line.split("::")[1].split()[0] for line in result.stdout.splitlines() if " PASSED" in line
+    }
+
+
+@pytest.mark.slow
+def test_runs_tests_of_affected_members_and_unclaimed_tests(project: Repo) -> None:
+    write(project.path / "packages/a/src/a.py", "x = 1\n")
+    result = pytest_run(project, "--affected-since", "main")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ran(result) == {"test_a", "test_b", "test_misc"}
+    assert "--affected-since main: affected members: a, b; 1 tests deselected" in result.stdout
+
+
+@pytest.mark.slow
+def test_everything_runs_when_the_change_cannot_be_attributed(project: Repo) -> None:
+    write(project.path / "Makefile", "all:\n")
+    result = pytest_run(project, "--affected-since", "main")
+    assert result.returncode == 0
+    assert ran(result) == {"test_a", "test_b", "test_c", "test_misc"}
+    assert "running every test (Makefile belongs to no member" in result.stdout
+    unknown = pytest_run(project, "--affected-since", "no-such-ref")
+    assert ran(unknown) == {"test_a", "test_b", "test_c", "test_misc"}
+
+
+@pytest.mark.slow
+def test_nothing_affected_is_success(project: Repo) -> None:
+    (project.path / "tests/test_misc.py").unlink()
+    project.commit("no unclaimed tests")
+    write(project.path / "docs/index.md", "# docs\n")
+    result = pytest_run(project, "--affected-since", "HEAD")
+    assert result.returncode == 0, result.stdout
+    assert ran(result) == set()
+    assert "3 deselected" in result.stdout
+
+
+@pytest.mark.slow
+def test_bad_workspace_is_a_usage_error(project: Repo) -> None:
+    write(project.path / "packages/stray/x.py", "")
+    result = pytest_run(project, "--affected-since", "main")
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "--affected-since: workspace member folder packages/stray" in result.stderr
