@@ -108,10 +108,8 @@ class MemoryBackend:
 
 
 def default_key(data: object) -> str:
-    """A cache key for ``data``: strings as they are, anything else as sorted-key JSON
-    (objects JSON cannot encode by their ``repr``)."""
-    if isinstance(data, str):
-        return data
+    """A cache key for ``data``: sorted-key JSON, so ``1`` and ``"1"`` differ and equal dicts
+    match whatever their order (objects JSON cannot encode count by their ``repr``)."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=repr)
 
 

@@ -153,7 +153,7 @@ async def run_indexed(
 ) -> list[Any]:
     """Run ``call(i)`` for ``i in range(count)``, results in index order.
 
-    At most ``limit`` at once (``None``: all at once). Unless ``return_exceptions``, the first
+    At most ``limit`` (>= 1, callers check) at once (``None``: all at once). Unless ``return_exceptions``, the first
     failure cancels everything still running and is raised; with it, errors are collected.
     """
     if limit is None or limit >= count:
@@ -161,8 +161,6 @@ async def run_indexed(
         if return_exceptions:
             return list(await asyncio.gather(*coros, return_exceptions=True))
         return await _all_or_cancel(coros)
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
     results: list[Any] = [None] * count
     indices = iter(range(count))
 
