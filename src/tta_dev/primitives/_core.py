@@ -137,12 +137,17 @@ async def _all_or_cancel(coros: Sequence[Coroutine[Any, Any, Any]]) -> list[Any]
     try:
         return await asyncio.gather(*tasks)
     except BaseException:
-        pending = [t for t in tasks if not t.done()]
-        for t in pending:
-            t.cancel()
-        if pending:
-            await asyncio.wait(pending)
+        await _cancel_and_wait(tasks)
         raise
+
+
+async def _cancel_and_wait(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    """Cancel the tasks still running and wait until they have finished (no leaks)."""
+    pending = [t for t in tasks if not t.done()]
+    for t in pending:
+        t.cancel()
+    if pending:
+        await asyncio.wait(pending)
 
 
 async def run_indexed(
@@ -208,9 +213,17 @@ class Parallel(Primitive[In, list[E]]):
     async def _run(self, data: In, context: WorkflowContext) -> list[E]:
         branches = self.branches
         if self.limit is None and not self.return_exceptions:
+            # _all_or_cancel, inlined: this is the hot path of `a | b | ...`
+            create_task = asyncio.get_running_loop().create_task
             if _hook is None:
-                return await _all_or_cancel([b._run(data, context) for b in branches])
-            return await _all_or_cancel([b.execute(data, context) for b in branches])
+                tasks = [create_task(b._run(data, context)) for b in branches]
+            else:
+                tasks = [create_task(b.execute(data, context)) for b in branches]
+            try:
+                return await asyncio.gather(*tasks)
+            except BaseException:
+                await _cancel_and_wait(tasks)
+                raise
         return await run_indexed(
             len(branches),
             lambda i: branches[i].execute(data, context),

@@ -1,0 +1,264 @@
+"""Primitives benchmarks: what composition, resilience and caching add to plain awaits.
+
+    uv run python benchmarks/primitives.py              # about a minute
+    uv run python benchmarks/primitives.py --quick      # fewer repeats, rough figures
+
+Every case runs in the same process and event loop, interleaved repeat by repeat, so machine
+noise hits all of them alike. Prints one table of medians (µs per call) with ratios against
+the baselines (ten direct awaits, asyncio.gather, tenacity, LangChain LCEL, asyncio.timeout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib.metadata import version
+
+from langchain_core.runnables import RunnableLambda
+from tenacity import retry, stop_after_attempt
+
+from tta_dev.primitives import (
+    Cache,
+    MemoryBackend,
+    Parallel,
+    Primitive,
+    Retry,
+    Sequential,
+    Timeout,
+    WorkflowContext,
+)
+
+Bench = Callable[[int], Awaitable[None]]
+
+
+async def noop(x: int) -> int:
+    return x
+
+
+class Noop(Primitive[int, int]):
+    """The smallest primitive: returns its input."""
+
+    async def _run(self, data: int, context: WorkflowContext) -> int:
+        return data
+
+
+@retry(stop=stop_after_attempt(3))
+async def tenacity_noop(x: int) -> int:
+    return x
+
+
+def make_cases() -> dict[str, Bench]:
+    ctx = WorkflowContext("bench")
+    chain = Sequential(*(Noop() for _ in range(10)))
+    fan = Parallel(*(Noop() for _ in range(10)))
+    prim = Noop()
+    retried = Retry(prim)
+    timed = Timeout(prim, 60)
+    cached = Cache(Noop(), backend=MemoryBackend())
+    lcel = RunnableLambda(noop)
+    for _ in range(9):
+        lcel = lcel | RunnableLambda(noop)  # type: ignore[assignment]
+
+    async def direct10(n: int) -> None:
+        for _ in range(n):
+            x = await noop(1)
+            x = await noop(x)
+            x = await noop(x)
+            x = await noop(x)
+            x = await noop(x)
+            x = await noop(x)
+            x = await noop(x)
+            x = await noop(x)
+            x = await noop(x)
+            x = await noop(x)
+
+    async def chain10(n: int) -> None:
+        execute = chain.execute
+        for _ in range(n):
+            await execute(1, ctx)
+
+    async def lcel10(n: int) -> None:
+        for _ in range(n):
+            await lcel.ainvoke(1)
+
+    async def gather10(n: int) -> None:
+        gather = asyncio.gather
+        for _ in range(n):
+            await gather(
+                noop(1), noop(1), noop(1), noop(1), noop(1),
+                noop(1), noop(1), noop(1), noop(1), noop(1),
+            )  # fmt: skip
+
+    async def parallel10(n: int) -> None:
+        execute = fan.execute
+        for _ in range(n):
+            await execute(1, ctx)
+
+    async def direct1(n: int) -> None:
+        for _ in range(n):
+            await noop(1)
+
+    async def primitive1(n: int) -> None:
+        execute = prim.execute
+        for _ in range(n):
+            await execute(1, ctx)
+
+    async def retry1(n: int) -> None:
+        execute = retried.execute
+        for _ in range(n):
+            await execute(1, ctx)
+
+    async def tenacity1(n: int) -> None:
+        for _ in range(n):
+            await tenacity_noop(1)
+
+    async def bare_timeout(n: int) -> None:
+        timeout = asyncio.timeout
+        execute = prim.execute
+        for _ in range(n):
+            async with timeout(60):
+                await execute(1, ctx)
+
+    async def timeout1(n: int) -> None:
+        execute = timed.execute
+        for _ in range(n):
+            await execute(1, ctx)
+
+    async def wait_for1(n: int) -> None:
+        execute = prim.execute
+        for _ in range(n):
+            await asyncio.wait_for(execute(1, ctx), 60)
+
+    async def cache_hit(n: int) -> None:
+        execute = cached.execute
+        for _ in range(n):
+            await execute(7, ctx)
+
+    return {
+        "direct10": direct10,
+        "chain10": chain10,
+        "lcel10": lcel10,
+        "gather10": gather10,
+        "parallel10": parallel10,
+        "direct1": direct1,
+        "primitive1": primitive1,
+        "retry1": retry1,
+        "tenacity1": tenacity1,
+        "bare_timeout": bare_timeout,
+        "timeout1": timeout1,
+        "wait_for1": wait_for1,
+        "cache_hit": cache_hit,
+    }
+
+
+# Calls per sample: enough for ~20-50 ms a sample on this machine.
+CALLS = {"lcel10": 100, "tenacity1": 2_000, "wait_for1": 5_000}
+DEFAULT_CALLS = 20_000
+
+
+async def measure(repeats: int) -> dict[str, float]:
+    cases = make_cases()
+    for name, bench in cases.items():  # warm up (and fill the cache)
+        await bench(min(CALLS.get(name, DEFAULT_CALLS), 1_000))
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeats):
+        for name, bench in cases.items():
+            n = CALLS.get(name, DEFAULT_CALLS)
+            gc.collect()
+            gc.disable()
+            start = time.perf_counter_ns()
+            await bench(n)
+            elapsed = time.perf_counter_ns() - start
+            gc.enable()
+            samples[name].append(elapsed / n / 1_000)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+@dataclass(frozen=True)
+class Row:
+    case: str
+    median_us: float
+    compared_with: str
+    result: str
+    target: str
+    met: bool | None
+
+
+def rows(m: dict[str, float]) -> list[Row]:
+    chain_ratio = m["chain10"] / m["direct10"]
+    lcel_speedup = m["lcel10"] / m["chain10"]
+    par_ratio = m["parallel10"] / m["gather10"]
+    retry_added = m["retry1"] - m["primitive1"]
+    tenacity_added = m["tenacity1"] - m["direct1"]
+    timeout_added = m["timeout1"] - m["bare_timeout"]
+    return [
+        Row("ten direct awaits", m["direct10"], "", "1.00x", "", None),
+        Row("10-step >> chain", m["chain10"], "ten direct awaits",
+            f"{chain_ratio:.2f}x", "<= 1.2x", chain_ratio <= 1.2),
+        Row("LCEL 10-RunnableLambda chain", m["lcel10"], "ten direct awaits",
+            f"{m['lcel10'] / m['direct10']:.0f}x", "", None),
+        Row("10-step >> chain", m["chain10"], "LCEL chain",
+            f"{lcel_speedup:.0f}x faster", ">= 500x faster", lcel_speedup >= 500),
+        Row("asyncio.gather of 10", m["gather10"], "", "1.00x", "", None),
+        Row("| of 10 branches", m["parallel10"], "asyncio.gather",
+            f"{par_ratio:.2f}x", "<= 1.1x", par_ratio <= 1.1),
+        Row("one direct await", m["direct1"], "", "", "", None),
+        Row("one primitive execute", m["primitive1"], "one direct await",
+            f"{m['primitive1'] - m['direct1']:+.3f} µs", "", None),
+        Row("Retry (success)", m["retry1"], "primitive execute",
+            f"{retry_added:+.3f} µs", "<= +1 µs", retry_added <= 1.0),
+        Row("tenacity @retry (success)", m["tenacity1"], "one direct await",
+            f"{tenacity_added:+.3f} µs", "", None),
+        Row("bare asyncio.timeout", m["bare_timeout"], "", "", "", None),
+        Row("Timeout (success)", m["timeout1"], "bare asyncio.timeout",
+            f"{timeout_added:+.3f} µs", "<= +0.5 µs", timeout_added <= 0.5),
+        Row("asyncio.wait_for", m["wait_for1"], "bare asyncio.timeout",
+            f"{m['wait_for1'] - m['bare_timeout']:+.3f} µs", "", None),
+        Row("Cache hit (MemoryBackend)", m["cache_hit"], "", "", "report", None),
+    ]  # fmt: skip
+
+
+def render(table: list[Row]) -> str:
+    header = ("case", "median µs", "compared with", "result", "target", "met")
+    lines = [
+        (r.case, f"{r.median_us:.3f}", r.compared_with, r.result, r.target,
+         "" if r.met is None else ("yes" if r.met else "NO"))
+        for r in table
+    ]  # fmt: skip
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
+    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
+    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    out += [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |"
+        for line in lines
+    ]
+    return "\n".join(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--quick", action="store_true", help="5 repeats")
+    args = parser.parse_args()
+    repeats = 5 if args.quick else args.repeats
+    medians = asyncio.run(measure(repeats))
+    print(
+        f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{repeats} repeats, tenacity {version('tenacity')}, "
+        f"langchain-core {version('langchain-core')}, {time.strftime('%Y-%m-%d')}\n"
+    )
+    table = rows(medians)
+    print(render(table))
+    return 0 if all(r.met is not False for r in table) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

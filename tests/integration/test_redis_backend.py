@@ -1,0 +1,166 @@
+"""RedisBackend against real Redis: the shared server, and a private one that goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tta_dev.devtools.services import find_free_port, redis_ready, wait_until
+from tta_dev.primitives import Cache, Map, RedisBackend, WorkflowContext, step
+from tta_dev.testing import MockPrimitive
+
+
+async def test_cache_round_trip_on_shared_redis(redis_url: str) -> None:
+    backend = RedisBackend(redis_url, prefix=f"tta-test:{uuid.uuid4().hex}:")
+    inner = MockPrimitive("lookup", side_effect=lambda q: {"q": q, "n": None})
+    cache = Cache(inner, backend=backend, ttl=60)
+    try:
+        assert await cache.execute("a") == {"q": "a", "n": None}
+        assert await cache.execute("a") == {"q": "a", "n": None}
+        assert inner.call_count == 1
+        assert (cache.hits, cache.misses, cache.errors) == (1, 1, 0)
+        none_cache = Cache(MockPrimitive("none", return_value=None), backend=backend)
+        await none_cache.execute("x")
+        await none_cache.execute("x")
+        assert none_cache.hits == 1
+        ttl = await backend.client.pttl(backend.prefix + cache.key_for("a"))
+        assert 0 < ttl <= 60_000
+        await backend.clear()
+        assert await backend.get(cache.key_for("a")) == (False, None)
+    finally:
+        await backend.clear()
+        await backend.aclose()
+
+
+async def test_ttl_expires_in_redis(redis_url: str) -> None:
+    backend = RedisBackend(redis_url, prefix=f"tta-test:{uuid.uuid4().hex}:")
+    try:
+        await backend.set("k", [1, 2], 0.05)
+        assert await backend.get("k") == (True, [1, 2])
+        await asyncio.sleep(0.2)
+        assert await backend.get("k") == (False, None)
+    finally:
+        await backend.aclose()
+
+
+async def test_concurrent_misses_compute_once_with_redis(redis_url: str) -> None:
+    backend = RedisBackend(redis_url, prefix=f"tta-test:{uuid.uuid4().hex}:")
+    inner = MockPrimitive("slow", return_value="v", delay=0.05)
+    cache = Cache(inner, backend=backend)
+    try:
+        assert await asyncio.gather(*(cache.execute("k") for _ in range(20))) == ["v"] * 20
+        assert inner.call_count == 1
+    finally:
+        await backend.clear()
+        await backend.aclose()
+
+
+# --- a private Redis that stops and starts again ------------------------------------------
+
+
+class PrivateRedis:
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary is not None
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        process = self.process
+        ok = wait_until(
+            lambda: redis_ready(self.url), timeout=15, alive=lambda: process.poll() is None
+        )
+        assert ok, f"redis-server on port {self.port} did not become ready"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+        self.process = None
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs the redis-server binary (apt-get install -y redis-server)")
+    server = PrivateRedis(find_free_port(), tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_redis_going_away_and_coming_back(private_redis: PrivateRedis) -> None:
+    backend = RedisBackend(private_redis.url, prefix="t:", connect_timeout=0.5, timeout=1.0)
+    computed: list[int] = []
+
+    def square(x: int) -> int:
+        computed.append(x)
+        return x * x
+
+    cache = Cache(step(square), backend=backend)
+    workflow = Map(cache, limit=4)
+    ctx = WorkflowContext("redis-outage")
+    try:
+        # 1. Redis up: the first run computes and stores, the second is all hits.
+        assert await workflow.execute([1, 2, 3], ctx) == [1, 4, 9]
+        assert await workflow.execute([1, 2, 3], ctx) == [1, 4, 9]
+        assert (cache.hits, cache.errors, sorted(computed)) == (3, 0, [1, 2, 3])
+
+        # 2. Redis goes away mid-run: the workflow still completes, each failure is counted.
+        gate = asyncio.Event()
+
+        async def slow_square(x: int) -> int:
+            await gate.wait()
+            return square(x)
+
+        slow_cache = Cache(step(slow_square), backend=backend, namespace="slow")
+        run = asyncio.create_task(Map(slow_cache, limit=4).execute([4, 5], ctx))
+        await asyncio.sleep(0.05)  # both items missed in Redis and are computing
+        await asyncio.to_thread(private_redis.stop)
+        gate.set()
+        assert await run == [16, 25]
+        assert slow_cache.errors == 2  # the two writes after the outage began
+
+        computed.clear()
+        assert await workflow.execute([1, 2, 6], ctx) == [1, 4, 36]
+        assert sorted(computed) == [1, 2, 6]  # pass-through: everything recomputed
+        errors_during_outage = cache.errors
+        assert errors_during_outage == 6  # a failed get and a failed set per item
+
+        # 3. Redis comes back on the same port (empty): the cache works again.
+        await asyncio.to_thread(private_redis.start)
+        computed.clear()
+        assert await workflow.execute([1, 2], ctx) == [1, 4]
+        assert await workflow.execute([1, 2], ctx) == [1, 4]
+        assert sorted(computed) == [1, 2]
+        assert cache.errors == errors_during_outage
+        assert cache.hits == 5
+    finally:
+        await backend.aclose()
