@@ -19,7 +19,7 @@ from typing import Literal
 from tta_dev.workspace import _git
 from tta_dev.workspace._diff import closure_changes, describe_change
 from tta_dev.workspace._errors import WorkspaceError
-from tta_dev.workspace._graph import WorkspaceGraph, build_graph, locked_closure
+from tta_dev.workspace._graph import PackageIds, WorkspaceGraph, build_graph, closure_bits
 from tta_dev.workspace._lock import Lockfile, parse_lock
 from tta_dev.workspace._model import Workspace
 
@@ -176,15 +176,20 @@ def _lock_reasons(
     workspace: Workspace, old: Lockfile, new: Lockfile, runtime_only: bool
 ) -> dict[str, list[Reason]]:
     out: dict[str, list[Reason]] = {}
+    names = [m.name for m in workspace.members]
+    ids = PackageIds()
+    old_bits = closure_bits(old, names, ids, runtime_only=runtime_only)
+    new_bits = closure_bits(new, names, ids, runtime_only=runtime_only)
     for member in workspace.members:
-        before = locked_closure(old, member.name, runtime_only=runtime_only)
-        after = locked_closure(new, member.name, runtime_only=runtime_only)
-        if before == after:
+        before_bits, after_bits = old_bits[member.name], new_bits[member.name]
+        if before_bits == after_bits:
             continue
-        if not after:
+        before = ids.decode(before_bits & ~after_bits)
+        after = ids.decode(after_bits & ~before_bits)
+        if not after_bits:
             out[member.name] = [Reason("lock", member.name, f"not in the new {LOCK_FILE}")]
             continue
-        if not before:
+        if not before_bits:
             out[member.name] = [Reason("lock", member.name, f"not in the old {LOCK_FILE}")]
             continue
         out[member.name] = [

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
-from tta_dev.workspace._graph import locked_closures
+from tta_dev.workspace._graph import PackageIds, closure_bits
 from tta_dev.workspace._lock import Lockfile, PackageRef
 
 
@@ -197,14 +197,18 @@ class _Closures:
 
     def __init__(self, old: Lockfile, new: Lockfile) -> None:
         self.members = sorted(old.member_names | new.member_names)
-        self.old = locked_closures(old, self.members)
-        self.new = locked_closures(new, self.members)
+        self.ids = PackageIds()
+        self.old = closure_bits(old, self.members, self.ids)
+        self.new = closure_bits(new, self.members, self.ids)
 
     def reached(self, names: set[str]) -> Mapping[str, tuple[str, ...]]:
         """Per package name, the members whose closure changed in it."""
         found: dict[str, list[str]] = {}
         for member in self.members:
-            for name in closure_changes(self.old[member], self.new[member]):
+            changed = self.old[member] ^ self.new[member]
+            if not changed:
+                continue
+            for name in sorted({ref.name for ref in self.ids.decode(changed)}):
                 if name in names:
                     found.setdefault(name, []).append(member)
         return {name: tuple(members) for name, members in found.items()}
@@ -212,4 +216,5 @@ class _Closures:
     def containing(self, ref: PackageRef, *, new: bool) -> tuple[str, ...]:
         """The members whose closure in the new (or old) lock holds exactly ``ref``."""
         closures = self.new if new else self.old
-        return tuple(m for m in self.members if ref in closures[m])
+        bit = 1 << self.ids.id_of(ref)
+        return tuple(m for m in self.members if closures[m] & bit)

@@ -15,6 +15,7 @@ from functools import cached_property
 
 from tta_dev.workspace._lock import LockDependency, LockedPackage, Lockfile, PackageRef
 from tta_dev.workspace._model import DependencyKind, Member, Workspace
+from tta_dev.workspace._reach import bit_positions, reach_bits
 
 
 @dataclass(frozen=True, order=True)
@@ -54,54 +55,69 @@ class WorkspaceGraph:
         """The edges arriving at member ``name``."""
         return tuple(e for e in self.edges if e.target == name)
 
+    @cached_property
+    def _closure_bits(self) -> Mapping[tuple[str, bool], int]:
+        """Every member's closure (full and runtime-only) as a bitset over member order."""
+        members = self.workspace.members
+        position = {m.name: i for i, m in enumerate(members)}
+        successors: list[list[int]] = [[] for _ in members]
+        own = [1 << i for i in range(len(members))]
+        extra_nodes: dict[tuple[int, str], int] = {}
+        pending: list[tuple[int, int, str]] = []
+
+        def targets(edges: Iterable[MemberEdge]) -> list[int]:
+            out: list[int] = []
+            for edge in edges:
+                target = position[edge.target]
+                out.append(target)
+                for extra in edge.extras:
+                    node = extra_nodes.get((target, extra))
+                    if node is None:
+                        node = extra_nodes[(target, extra)] = len(successors)
+                        successors.append([target])
+                        own.append(0)
+                        pending.append((node, target, extra))
+                    out.append(node)
+            return out
+
+        for i, member in enumerate(members):
+            edges = self.dependencies_of(member.name)
+            successors[i] = targets(e for e in edges if e.kind == "runtime")
+        tops: dict[str, int] = {}
+        for i, member in enumerate(members):
+            edges = self.dependencies_of(member.name)
+            tops[member.name] = len(successors)
+            successors.append([i, *targets(e for e in edges if e.kind != "runtime")])
+            own.append(0)
+        while pending:
+            node, target, extra = pending.pop()
+            edges = self.dependencies_of(members[target].name)
+            successors[node] += targets(e for e in edges if e.kind == "optional" and e.via == extra)
+        reach = reach_bits(successors, own)
+        out: dict[tuple[str, bool], int] = {}
+        for i, member in enumerate(members):
+            out[(member.name, False)] = reach[tops[member.name]]
+            out[(member.name, True)] = reach[i]
+        return out
+
     def member_closure(self, name: str, *, runtime_only: bool = False) -> frozenset[str]:
         """The members installing ``name`` brings in (itself included).
 
         ``name``'s own extras and groups count unless ``runtime_only``; further down only
         base dependencies and the extras each edge requests.
         """
-        seen: set[tuple[str, str | None]] = set()
-        queue: deque[tuple[str, str | None]] = deque()
-        for edge in self.dependencies_of(name):
-            if edge.kind == "runtime" or not runtime_only:
-                _push_member(edge, seen, queue)
-        reached = {name}
-        while queue:
-            member, extra = queue.popleft()
-            reached.add(member)
-            for edge in self.dependencies_of(member):
-                wanted = edge.kind == "runtime" or (edge.kind == "optional" and edge.via == extra)
-                if wanted:
-                    _push_member(edge, seen, queue)
-            if extra is not None and (member, None) not in seen:
-                seen.add((member, None))
-                queue.append((member, None))
-        return frozenset(reached)
-
-    @cached_property
-    def _closures(self) -> Mapping[tuple[str, bool], frozenset[str]]:
-        return {
-            (m.name, runtime_only): self.member_closure(m.name, runtime_only=runtime_only)
-            for m in self.workspace.members
-            for runtime_only in (False, True)
-        }
+        bits = self._closure_bits.get((name, runtime_only), 0)
+        members = self.workspace.members
+        return frozenset(members[i].name for i in bit_positions(bits))
 
     def dependents_closure(self, name: str, *, runtime_only: bool = False) -> frozenset[str]:
         """The members whose closure contains ``name`` (itself included)."""
-        return frozenset(
-            m.name for m in self.workspace.members if name in self._closures[(m.name, runtime_only)]
-        )
-
-
-def _push_member(
-    edge: MemberEdge,
-    seen: set[tuple[str, str | None]],
-    queue: deque[tuple[str, str | None]],
-) -> None:
-    for state in ((edge.target, None), *((edge.target, e) for e in edge.extras)):
-        if state not in seen:
-            seen.add(state)
-            queue.append(state)
+        members = self.workspace.members
+        index = next((i for i, m in enumerate(members) if m.name == name), None)
+        if index is None:
+            return frozenset()
+        closures = self._closure_bits
+        return frozenset(m.name for m in members if closures[(m.name, runtime_only)] >> index & 1)
 
 
 def build_graph(workspace: Workspace) -> WorkspaceGraph:
@@ -164,12 +180,87 @@ def locked_closure(
     return frozenset(reached)
 
 
+class PackageIds:
+    """Shared small integers for ``PackageRef``s, so closures of two locks compare as ints."""
+
+    def __init__(self) -> None:
+        self.refs: list[PackageRef] = []
+        self._ids: dict[PackageRef, int] = {}
+
+    def id_of(self, ref: PackageRef) -> int:
+        """The id of ``ref`` (new refs get the next one)."""
+        found = self._ids.get(ref)
+        if found is None:
+            found = self._ids[ref] = len(self.refs)
+            self.refs.append(ref)
+        return found
+
+    def decode(self, bits: int) -> frozenset[PackageRef]:
+        """The refs whose ids are set in ``bits``."""
+        return frozenset(self.refs[i] for i in bit_positions(bits))
+
+
+def closure_bits(
+    lock: Lockfile, members: Iterable[str], ids: PackageIds, *, runtime_only: bool = False
+) -> dict[str, int]:
+    """Each member's ``locked_closure`` as a bitset over ``ids``, all in one pass.
+
+    A member the lock does not know gets ``0`` (an empty closure).
+    """
+    names = list(members)
+    packages = lock.packages
+    position = {id(p): k for k, p in enumerate(packages)}
+    successors: list[list[int]] = [[] for _ in packages]
+    own = [1 << ids.id_of(p.ref) for p in packages]
+    extra_nodes: dict[tuple[int, str], int] = {}
+    pending: list[tuple[int, int, str]] = []
+
+    def targets(deps: Iterable[LockDependency]) -> list[int]:
+        out: list[int] = []
+        for dep in deps:
+            for target in lock.resolve(dep):
+                k = position[id(target)]
+                out.append(k)
+                for extra in dep.extras:
+                    node = extra_nodes.get((k, extra))
+                    if node is None:
+                        node = extra_nodes[(k, extra)] = len(successors)
+                        successors.append([k])
+                        own.append(0)
+                        pending.append((node, k, extra))
+                    out.append(node)
+        return out
+
+    for k, package in enumerate(packages):
+        successors[k] = targets(package.dependencies)
+    tops: dict[str, int] = {}
+    for name in names:
+        entries = lock.member_entries(name)
+        if not entries:
+            continue
+        edges: list[int] = []
+        for entry in entries:
+            edges.append(position[id(entry)])
+            if not runtime_only:
+                for _extra, deps in entry.optional_dependencies:
+                    edges += targets(deps)
+                for _group, deps in entry.dependency_groups:
+                    edges += targets(deps)
+        tops[name] = len(successors)
+        successors.append(edges)
+        own.append(0)
+    while pending:
+        node, k, extra = pending.pop()
+        successors[node] += targets(packages[k].extra_dependencies(extra))
+    reach = reach_bits(successors, own)
+    return {name: reach[tops[name]] if name in tops else 0 for name in names}
+
+
 def locked_closures(
     lock: Lockfile, members: Iterable[str | Member], *, runtime_only: bool = False
 ) -> dict[str, frozenset[PackageRef]]:
-    """``locked_closure`` for each member."""
-    out: dict[str, frozenset[PackageRef]] = {}
-    for member in members:
-        name = member if isinstance(member, str) else member.name
-        out[name] = locked_closure(lock, name, runtime_only=runtime_only)
-    return out
+    """``locked_closure`` for each member, computed together (shared work, cycles once)."""
+    names = [m if isinstance(m, str) else m.name for m in members]
+    ids = PackageIds()
+    bits = closure_bits(lock, names, ids, runtime_only=runtime_only)
+    return {name: ids.decode(bits[name]) for name in names}

@@ -9,17 +9,23 @@ sources normalised so that spelling alone (``https://pypi.org/simple/`` against
 from __future__ import annotations
 
 import posixpath
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from packaging.utils import canonicalize_name
+from packaging.utils import canonicalize_name as _canonicalize_name
 
 from tta_dev.workspace._errors import WorkspaceError
-from tta_dev.workspace._toml import Table, parse_toml, read_toml, string, table, table_list
+from tta_dev.workspace._fastlock import parse_uv_lock
+from tta_dev.workspace._gc import collector_paused
+from tta_dev.workspace._toml import Table, parse_toml, string, table, table_list
+
+# A lock repeats the same few thousand names and sources: normalise each once.
+_name = lru_cache(maxsize=16384)(_canonicalize_name)
 
 SUPPORTED_LOCK_VERSION = 1
 SOURCE_KINDS = ("registry", "git", "url", "path", "directory", "editable", "virtual")
@@ -77,7 +83,7 @@ class LockedPackage:
     dependency_groups: tuple[tuple[str, tuple[LockDependency, ...]], ...] = ()
     resolution_markers: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def ref(self) -> PackageRef:
         """Name, version and source: the package's identity."""
         return PackageRef(self.name, self.version, self.source)
@@ -144,12 +150,54 @@ def read_lock(path: Path) -> Lockfile:
         raise WorkspaceError(
             f"{path} not found: run `uv lock` to create it (or pass the lock's path)"
         )
-    return lock_from_table(read_toml(path), str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkspaceError(f"{path}: cannot read ({exc})") from exc
+    return parse_lock(text, str(path))
 
 
 def parse_lock(text: str, where: str = "uv.lock") -> Lockfile:
     """Parse the text of a ``uv.lock`` (as read from a file or from ``git show``)."""
-    return lock_from_table(parse_toml(text, where), where)
+    with collector_paused():
+        data = parse_uv_lock(text)
+        if data is None:
+            try:
+                data = tomllib.loads(slim_lock_text(text))
+            except tomllib.TOMLDecodeError:
+                data = parse_toml(text, where)  # the whole text: the real error, or a fine lock
+        return lock_from_table(data, where)
+
+
+def slim_lock_text(text: str) -> str:
+    """``text`` without what this reader never looks at: sdists, wheels, package metadata.
+
+    Most of a real lock is wheel URLs and hashes, and ``tomllib`` is pure Python: dropping
+    them first makes parsing several times faster. Only whole entries in uv's own layout
+    are dropped (``sdist = {...}`` lines, ``wheels = [`` ... ``]`` blocks, and
+    ``[package.metadata...]`` tables up to the next table header); what remains is still
+    TOML, and ``parse_lock`` falls back to the full text if it does not parse.
+    """
+    out: list[str] = []
+    skip_block = False
+    skip_table = False
+    for line in text.splitlines():
+        if skip_block:
+            skip_block = line != "]"
+            continue
+        if line.startswith("["):
+            skip_table = line.startswith(("[package.metadata", "[[package.metadata"))
+            if skip_table:
+                continue
+        elif skip_table:
+            continue
+        if line.startswith("sdist = "):
+            continue
+        if line.startswith("wheels = ["):
+            skip_block = line == "wheels = ["
+            continue
+        out.append(line)
+    return "\n".join(out)
 
 
 def lock_from_table(data: Table, where: str) -> Lockfile:
@@ -167,9 +215,7 @@ def lock_from_table(data: Table, where: str) -> Lockfile:
     if revision is not None and (not isinstance(revision, int) or isinstance(revision, bool)):
         raise WorkspaceError(f"{where}: `revision` must be an integer")
     manifest = table(data, "manifest", where)
-    members = tuple(
-        sorted(canonicalize_name(m) for m in _strings(manifest.get("members", []), where))
-    )
+    members = tuple(sorted(_name(m) for m in _strings(manifest.get("members", []), where)))
     packages = tuple(_package(entry, where) for entry in table_list(data, "package", where))
     return Lockfile(
         version=SUPPORTED_LOCK_VERSION,
@@ -187,8 +233,11 @@ def normalise_source(raw: Mapping[str, Any], where: str) -> LockSource:
         raise WorkspaceError(
             f"{where}: source {dict(raw)!r} is not one of {', '.join(SOURCE_KINDS)}"
         )
-    kind = kinds[0]
-    location = cast(str, raw[kind])
+    return _source(kinds[0], cast(str, raw[kinds[0]]))
+
+
+@lru_cache(maxsize=16384)
+def _source(kind: str, location: str) -> LockSource:
     if kind in {"registry", "url"}:
         location = _normalise_url(location) if "://" in location else _normalise_path(location)
     elif kind == "git":
@@ -230,10 +279,10 @@ def _package(entry: Table, where: str) -> LockedPackage:
     raw_name = string(entry, "name", f"{where} [[package]]")
     if not raw_name:
         raise WorkspaceError(f"{where}: a [[package]] has no `name`")
-    name = canonicalize_name(raw_name)
+    name = _name(raw_name)
     label = f"{where} package {name!r}"
     raw_source = entry.get("source")
-    if not isinstance(raw_source, Mapping):
+    if not isinstance(raw_source, dict):
         raise WorkspaceError(f"{label}: no `source` table")
     return LockedPackage(
         name=name,
@@ -247,7 +296,9 @@ def _package(entry: Table, where: str) -> LockedPackage:
 
 
 def _marker_list(entry: Table, where: str) -> tuple[str, ...]:
-    value = entry.get("resolution-markers", [])
+    value = entry.get("resolution-markers")
+    if value is None:
+        return ()
     if not isinstance(value, list):
         raise WorkspaceError(f"{where}: `resolution-markers` must be a list")
     return tuple(str(v) for v in cast(list[Any], value))
@@ -256,34 +307,54 @@ def _marker_list(entry: Table, where: str) -> tuple[str, ...]:
 def _dependency_tables(
     entry: Table, key: str, where: str
 ) -> tuple[tuple[str, tuple[LockDependency, ...]], ...]:
+    if key not in entry:
+        return ()
     tables = table(entry, key, where)
     return tuple(
-        (canonicalize_name(name), _dependencies(tables, name, f"{where} {key} {name!r}"))
+        (_name(name), _dependencies(tables, name, f"{where} {key} {name!r}"))
         for name in sorted(tables)
     )
 
 
 def _dependencies(entry: Table, key: str, where: str) -> tuple[LockDependency, ...]:
+    raw = entry.get(key)
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise WorkspaceError(f"{where}: `{key}` must be a list of tables")
     out: list[LockDependency] = []
-    for dep in table_list(entry, key, where):
-        raw_name = string(dep, "name", where)
-        if not raw_name:
+    for dep in cast(list[Any], raw):
+        if not isinstance(dep, dict):
+            raise WorkspaceError(f"{where}: `{key}` must be a list of tables")
+        fields = cast(dict[str, Any], dep)
+        raw_name = fields.get("name")
+        if not isinstance(raw_name, str) or not raw_name:
             raise WorkspaceError(f"{where}: a dependency in `{key}` has no `name`")
-        raw_source = dep.get("source")
-        extras = dep.get("extra", [])
-        if not isinstance(extras, list):
-            raise WorkspaceError(f"{where}: `extra` of {raw_name!r} must be a list")
-        out.append(
-            LockDependency(
-                name=canonicalize_name(raw_name),
-                version=string(dep, "version", where),
-                source=(
-                    normalise_source(cast(Table, raw_source), where)
-                    if isinstance(raw_source, Mapping)
-                    else None
-                ),
-                marker=string(dep, "marker", where),
-                extras=tuple(canonicalize_name(str(e)) for e in cast(list[Any], extras)),
-            )
-        )
+        if len(fields) == 1:
+            out.append(_plain_dependency(raw_name))  # most edges: one name, nothing else
+        else:
+            out.append(_dependency(fields, raw_name, where))
     return tuple(out)
+
+
+@lru_cache(maxsize=16384)
+def _plain_dependency(raw_name: str) -> LockDependency:
+    return LockDependency(_name(raw_name))
+
+
+def _dependency(fields: dict[str, Any], raw_name: str, where: str) -> LockDependency:
+    raw_source = fields.get("source")
+    extras = fields.get("extra", [])
+    if not isinstance(extras, list):
+        raise WorkspaceError(f"{where}: `extra` of {raw_name!r} must be a list")
+    return LockDependency(
+        name=_name(raw_name),
+        version=string(fields, "version", where),
+        source=(
+            normalise_source(cast(Table, raw_source), where)
+            if isinstance(raw_source, dict)
+            else None
+        ),
+        marker=string(fields, "marker", where),
+        extras=tuple(_name(str(e)) for e in cast(list[Any], extras)),
+    )

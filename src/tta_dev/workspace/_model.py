@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -18,6 +19,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from tta_dev.workspace._errors import WorkspaceError
+from tta_dev.workspace._gc import collector_paused
 from tta_dev.workspace._globs import glob_match, has_magic, normalise_pattern
 from tta_dev.workspace._rules import AffectedRules, default_rules, rules_from_pyproject
 from tta_dev.workspace._toml import Table, read_toml, string, string_list, table
@@ -144,7 +146,12 @@ def find_workspace_root(start: Path) -> Path:
 
 def load_workspace(start: Path | str = ".") -> Workspace:
     """Find the workspace that ``start`` belongs to and read its members."""
-    root = find_workspace_root(Path(start))
+    with collector_paused():
+        return _load_workspace(Path(start))
+
+
+def _load_workspace(start: Path) -> Workspace:
+    root = find_workspace_root(start)
     root_file = root / PYPROJECT
     data = read_toml(root_file)
     where = str(root_file)
@@ -284,19 +291,20 @@ def _parse_requirements(
     parsed: list[DeclaredDependency] = []
     for value in values:
         try:
-            requirement = Requirement(value)
+            name, extras = _requirement_parts(value)
         except InvalidRequirement as exc:
             first = str(exc).splitlines()[0]
             raise WorkspaceError(f"{where}: invalid requirement {value!r} ({first})") from exc
-        parsed.append(
-            DeclaredDependency(
-                name=canonicalize_name(requirement.name),
-                extras=tuple(sorted(canonicalize_name(e) for e in requirement.extras)),
-                kind=kind,
-                via=via,
-            )
-        )
+        parsed.append(DeclaredDependency(name=name, extras=extras, kind=kind, via=via))
     return parsed
+
+
+@lru_cache(maxsize=16384)
+def _requirement_parts(value: str) -> tuple[str, tuple[str, ...]]:
+    """Normalised name and extras of a PEP 508 requirement (members repeat the same ones)."""
+    requirement = Requirement(value)
+    extras = tuple(sorted(canonicalize_name(e) for e in requirement.extras))
+    return canonicalize_name(requirement.name), extras
 
 
 def _dependency_groups(data: Table, where: str) -> dict[str, tuple[str, ...]]:

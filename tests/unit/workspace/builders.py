@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -25,16 +26,26 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def _string(text: str) -> str:
+    """A TOML basic string (JSON's, with DEL escaped too, as TOML requires)."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _key(key: str) -> str:
+    """A bare key when TOML allows one (as uv writes them), else a quoted one."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _string(key)
+
+
 def toml_value(value: Any) -> str:
     """A TOML inline value (strings as JSON strings, which TOML reads the same)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _string(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, Mapping):
-        items = ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items())
+        items = ", ".join(f"{_key(k)} = {toml_value(v)}" for k, v in value.items())
         return "{ " + items + " }" if items else "{}"
     if isinstance(value, Sequence):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
