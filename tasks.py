@@ -46,6 +46,57 @@ def lock(c: Context) -> None:
     c.run("uv run nox -s lock_check", pty=False)
 
 
+@task(name="members", help={"fmt": "text, json or markdown"})
+def workspace_members(c: Context, fmt: str = "text") -> None:
+    """List the uv workspace members."""
+    c.run(f"uv run tta-dev workspace members --format {_quote(fmt)}", pty=False)
+
+
+@task(name="graph", help={"fmt": "text, json, markdown, mermaid or dot"})
+def workspace_graph(c: Context, fmt: str = "mermaid") -> None:
+    """Show the member dependency graph."""
+    c.run(f"uv run tta-dev workspace graph --format {_quote(fmt)}", pty=False)
+
+
+@task(
+    name="affected",
+    help={
+        "base": "git ref to compare from (merge base; default origin/main)",
+        "files": "changed files instead of git, newline-separated",
+        "fmt": "text, json, markdown or matrix",
+        "runtime_only": "follow base dependencies only",
+    },
+)
+def workspace_affected(
+    c: Context,
+    base: str = "origin/main",
+    files: str = "",
+    fmt: str = "text",
+    runtime_only: bool = False,
+) -> None:
+    """Members affected by the changes since BASE (or by FILES), and why."""
+    source = f"--files {_quote(files)}" if files else f"--base {_quote(base)}"
+    flags = " --runtime-only" if runtime_only else ""
+    c.run(f"uv run tta-dev workspace affected {source} --format {_quote(fmt)}{flags}", pty=False)
+
+
+@task(name="lock-diff", help={"old": "uv.lock file or git ref", "new": "uv.lock file or git ref"})
+def workspace_lock_diff(
+    c: Context, old: str = "origin/main", new: str = "uv.lock", fmt: str = "text"
+) -> None:
+    """What changed between two uv.lock files, and which members it reaches."""
+    c.run(
+        f"uv run tta-dev workspace lock-diff {_quote(old)} {_quote(new)} --format {_quote(fmt)}",
+        pty=False,
+    )
+
+
+@task(name="test-affected", help={"base": "git ref to compare from (default origin/main)"})
+def workspace_test_affected(c: Context, base: str = "origin/main") -> None:
+    """Run the unit tests of the members affected since BASE (everything if unattributable)."""
+    c.run(f"uv run nox -s unit -- --affected-since {_quote(base)}", pty=False)
+
+
 def _quote(text: str) -> str:
     import shlex
 
@@ -54,7 +105,16 @@ def _quote(text: str) -> str:
 
 nox_ns = Collection("nox", session, list_sessions)
 devtools_ns = Collection("devtools", drift, lock)
+workspace_ns = Collection(
+    "workspace",
+    workspace_members,
+    workspace_graph,
+    workspace_affected,
+    workspace_lock_diff,
+    workspace_test_affected,
+)
 
 ns = Collection(check, ci)
 ns.add_collection(nox_ns)
 ns.add_collection(devtools_ns)
+ns.add_collection(workspace_ns)
