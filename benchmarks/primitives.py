@@ -1,7 +1,7 @@
 """Primitives benchmarks: what composition, resilience and caching add to plain awaits.
 
-    uv run python benchmarks/primitives.py              # about a minute
-    uv run python benchmarks/primitives.py --quick      # fewer repeats, rough figures
+    uv run --group bench python benchmarks/primitives.py           # about a minute
+    uv run --group bench python benchmarks/primitives.py --quick   # rough figures
 
 Every case runs in the same process and event loop, interleaved repeat by repeat, so machine
 noise hits all of them alike. Prints one table of medians (µs per call) with ratios against
@@ -67,7 +67,25 @@ def make_cases() -> dict[str, Bench]:
     for _ in range(9):
         lcel = lcel | RunnableLambda(noop)  # type: ignore[assignment]
 
+    async def ten_awaits(x: int) -> int:
+        x = await noop(x)
+        x = await noop(x)
+        x = await noop(x)
+        x = await noop(x)
+        x = await noop(x)
+        x = await noop(x)
+        x = await noop(x)
+        x = await noop(x)
+        x = await noop(x)
+        return await noop(x)
+
     async def direct10(n: int) -> None:
+        # the hand-written equivalent of the chain: one coroutine doing ten direct awaits
+        for _ in range(n):
+            await ten_awaits(1)
+
+    async def direct10_inline(n: int) -> None:
+        # stricter: the ten awaits inline in the loop, no call around them
         for _ in range(n):
             x = await noop(1)
             x = await noop(x)
@@ -144,6 +162,7 @@ def make_cases() -> dict[str, Bench]:
 
     return {
         "direct10": direct10,
+        "direct10_inline": direct10_inline,
         "chain10": chain10,
         "lcel10": lcel10,
         "gather10": gather10,
@@ -159,26 +178,37 @@ def make_cases() -> dict[str, Bench]:
     }
 
 
-# Calls per sample: enough for ~20-50 ms a sample on this machine.
-CALLS = {"lcel10": 100, "tenacity1": 2_000, "wait_for1": 5_000}
-DEFAULT_CALLS = 20_000
+# Calls per sample: a few milliseconds each, so that a sample is rarely preempted on a busy
+# machine; many samples, in alternating order, and medians.
+CALLS = {"lcel10": 3, "tenacity1": 100, "wait_for1": 300, "gather10": 50, "parallel10": 50}
+DEFAULT_CALLS = 2_000
 
 
 async def measure(repeats: int) -> dict[str, float]:
     cases = make_cases()
     for name, bench in cases.items():  # warm up (and fill the cache)
-        await bench(min(CALLS.get(name, DEFAULT_CALLS), 1_000))
+        await bench(CALLS.get(name, DEFAULT_CALLS))
     samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(repeats):
-        for name, bench in cases.items():
-            n = CALLS.get(name, DEFAULT_CALLS)
-            gc.collect()
-            gc.disable()
-            start = time.perf_counter_ns()
-            await bench(n)
-            elapsed = time.perf_counter_ns() - start
-            gc.enable()
-            samples[name].append(elapsed / n / 1_000)
+    names = list(cases)
+    gc.collect()
+    gc.freeze()  # what exists now is never scanned again: no collection inside a sample
+    gc.disable()
+    try:
+        for r in range(repeats):
+            for name in names if r % 2 == 0 else reversed(names):
+                n = CALLS.get(name, DEFAULT_CALLS)
+                start = time.perf_counter_ns()
+                await cases[name](n)
+                samples[name].append((time.perf_counter_ns() - start) / n / 1_000)
+                # Let the loop run once outside the timing: it drops the timer handles that
+                # the timeout cases cancelled (they never yield), instead of billing the
+                # next case that does yield for that cleanup.
+                await asyncio.sleep(0)
+            if r % 20 == 19:
+                gc.collect()  # between samples, never inside one
+    finally:
+        gc.enable()
+        gc.unfreeze()
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -203,6 +233,10 @@ def rows(m: dict[str, float]) -> list[Row]:
         Row("ten direct awaits", m["direct10"], "", "1.00x", "", None),
         Row("10-step >> chain", m["chain10"], "ten direct awaits",
             f"{chain_ratio:.2f}x", "<= 1.2x", chain_ratio <= 1.2),
+        Row("ten direct awaits, inline", m["direct10_inline"], "",
+            "", "", None),
+        Row("10-step >> chain", m["chain10"], "ten inline awaits",
+            f"{m['chain10'] / m['direct10_inline']:.2f}x", "", None),
         Row("LCEL 10-RunnableLambda chain", m["lcel10"], "ten direct awaits",
             f"{m['lcel10'] / m['direct10']:.0f}x", "", None),
         Row("10-step >> chain", m["chain10"], "LCEL chain",
@@ -245,10 +279,10 @@ def render(table: list[Row]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--quick", action="store_true", help="5 repeats")
+    parser.add_argument("--repeats", type=int, default=400)
+    parser.add_argument("--quick", action="store_true", help="60 repeats")
     args = parser.parse_args()
-    repeats = 5 if args.quick else args.repeats
+    repeats = 60 if args.quick else args.repeats
     medians = asyncio.run(measure(repeats))
     print(
         f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "

@@ -107,10 +107,14 @@ class MemoryBackend:
         self._data.clear()
 
 
+# Made once: json.dumps with non-default options would build an encoder on every call.
+_KEY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=repr)
+
+
 def default_key(data: object) -> str:
     """A cache key for ``data``: sorted-key JSON, so ``1`` and ``"1"`` differ and equal dicts
     match whatever their order (objects JSON cannot encode count by their ``repr``)."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=repr)
+    return _KEY_ENCODER.encode(data)
 
 
 @dataclass(frozen=True, slots=True)

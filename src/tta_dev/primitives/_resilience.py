@@ -30,6 +30,9 @@ def _matcher(spec: ErrorFilter) -> Callable[[BaseException], bool]:
     return spec
 
 
+_timeout = asyncio.timeout  # one global lookup on Timeout's hot path instead of two
+
+
 class _DeadlinePassed(Exception):
     """Internal: an attempt was cut short by Retry's overall deadline."""
 
@@ -160,7 +163,7 @@ class Timeout(Primitive[In, Out]):
         self.seconds = seconds
 
     async def _run(self, data: In, context: WorkflowContext) -> Out:
-        scope = asyncio.timeout(self.seconds)
+        scope = _timeout(self.seconds)
         try:
             async with scope:
                 return await self.primitive.execute(data, context)
