@@ -19,6 +19,7 @@ from tta_dev.workspace import (
     affected_members,
     affected_since,
     build_graph,
+    current_lock,
     diff_locks,
     find_workspace_root,
     load_workspace,
@@ -114,29 +115,27 @@ def _members(args: argparse.Namespace) -> int:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    print(render_graph(build_graph(load_workspace(args.root)), args.format))
+    workspace = load_workspace(args.root)
+    print(render_graph(build_graph(workspace, current_lock(workspace)), args.format))
     return 0
 
 
 def _affected(args: argparse.Namespace) -> int:
     workspace = load_workspace(args.root)
-    graph = build_graph(workspace)
     if args.base is not None:
         if args.old_lock is not None:
             raise WorkspaceError("--old-lock goes with --files; --base reads the lock from git")
-        result = affected_since(
-            workspace, args.base, args.head, runtime_only=args.runtime_only, graph=graph
-        )
+        result = affected_since(workspace, args.base, args.head, runtime_only=args.runtime_only)
     else:
         if args.head is not None:
             raise WorkspaceError("--head goes with --base, not with --files")
         # Workflows pass a whole list as one newline-separated value.
         lines = (line.strip() for value in args.files for line in value.splitlines())
         paths = paths_in_workspace(workspace, [line for line in lines if line])
+        new = current_lock(workspace)
+        graph = build_graph(workspace, new)
         lock_change = None
         if LOCK_FILE in paths:
-            new_file = workspace.root / LOCK_FILE
-            new = read_lock(new_file) if new_file.is_file() else None
             old = read_lock(args.old_lock) if args.old_lock is not None else None
             lock_change = LockChange(
                 old, new, "its old version is unknown (pass --old-lock FILE or use --base)"

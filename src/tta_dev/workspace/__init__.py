@@ -22,6 +22,7 @@ from tta_dev.workspace._affected import (
     Reason,
     affected_members,
     affected_since,
+    current_lock,
     everything,
     paths_in_workspace,
 )
@@ -38,6 +39,7 @@ from tta_dev.workspace._graph import (
     MemberEdge,
     WorkspaceGraph,
     build_graph,
+    conflict_group_gate,
     locked_closure,
     locked_closures,
 )
@@ -110,6 +112,8 @@ __all__ = [
     "affected_members",
     "affected_since",
     "build_graph",
+    "conflict_group_gate",
+    "current_lock",
     "diff_locks",
     "everything",
     "find_workspace_root",

@@ -20,7 +20,7 @@ from tta_dev.workspace import _git
 from tta_dev.workspace._diff import closure_changes, describe_change
 from tta_dev.workspace._errors import WorkspaceError
 from tta_dev.workspace._graph import PackageIds, WorkspaceGraph, build_graph, closure_bits
-from tta_dev.workspace._lock import Lockfile, parse_lock
+from tta_dev.workspace._lock import Lockfile, parse_lock, read_lock
 from tta_dev.workspace._model import Workspace
 
 LOCK_FILE = "uv.lock"
@@ -239,12 +239,13 @@ def affected_since(
     ``head`` ``None`` means the work tree (uncommitted and untracked files included).
     An unknown ``base`` or a shallow clone without a merge base affects everything.
     """
-    graph = graph or build_graph(workspace)
     repo = _git.repository_root(workspace.root)
     if repo is None:
         raise WorkspaceError(
             f"{workspace.root} is not in a git repository: pass the changed files with --files"
         )
+    if graph is None:
+        graph = build_graph(workspace, current_lock(workspace, repo, head))
     base_commit = _git.resolve_commit(repo, base)
     head_commit = _git.resolve_commit(repo, head or "HEAD")
     why: str | None = None
@@ -269,6 +270,19 @@ def affected_since(
             )
             return replace(result, base=start, head=head_commit if head else None)
     return everything(workspace, why)
+
+
+def current_lock(
+    workspace: Workspace, repo: Path | None = None, head: str | None = None
+) -> Lockfile | None:
+    """The workspace's ``uv.lock`` in the work tree (or at git revision ``head``), if any."""
+    if head is not None and repo is not None:
+        commit = _git.resolve_commit(repo, head)
+        lock_path = Path(posixpath.relpath(workspace.root / LOCK_FILE, repo)).as_posix()
+        text = _git.file_at(repo, commit, lock_path) if commit else None
+        return parse_lock(text, f"{LOCK_FILE} at {head}") if text is not None else None
+    path = workspace.root / LOCK_FILE
+    return read_lock(path) if path.is_file() else None
 
 
 def _shallow_hint(repo: Path) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from typing import Any, cast
 
 # A basic string with no escapes: TOML forbids control characters other than tab in it.
@@ -59,15 +60,31 @@ class _NotUvLayout(Exception):
     """The text is not in uv's layout: parse it with ``tomllib`` instead."""
 
 
+_FIRST_PACKAGE = "\n[[package]]\n"
+
+
 def parse_uv_lock(text: str) -> dict[str, Any] | None:
     """The lock as ``tomllib`` would read it, minus sdists, wheels and package metadata.
 
-    ``None`` when the text strays from uv's layout; then use ``tomllib``.
+    The head of the lock (everything before the first ``[[package]]``: options,
+    conflicts, the manifest) is small and may hold any TOML, so ``tomllib`` reads it; the
+    packages after it go through the fast path. ``None`` when they stray from uv's
+    layout; then use ``tomllib`` for everything.
     """
+    split = text.find(_FIRST_PACKAGE)
+    head, packages = (text, "") if split == -1 else (text[: split + 1], text[split + 1 :])
     try:
-        return _parse(text)
+        data = tomllib.loads(head)
+        if "package" in data:
+            return None
+        rest = _parse(packages)
     except (_NotUvLayout, ValueError, IndexError, KeyError):
-        return None
+        return None  # tomllib's TOMLDecodeError is a ValueError too
+    if set(rest) - {"package"}:
+        return None  # only package tables may follow the first package
+    if "package" in rest:
+        data["package"] = rest["package"]
+    return data
 
 
 def _parse(text: str) -> dict[str, Any]:

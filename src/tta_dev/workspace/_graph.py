@@ -8,6 +8,7 @@ dependency groups are never followed: uv does not install them. Cycles are fine.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -120,8 +121,13 @@ class WorkspaceGraph:
         return frozenset(m.name for m in members if closures[(m.name, runtime_only)] >> index & 1)
 
 
-def build_graph(workspace: Workspace) -> WorkspaceGraph:
-    """The member edges: a dependency on a member's name that is not given another source."""
+def build_graph(workspace: Workspace, lock: Lockfile | None = None) -> WorkspaceGraph:
+    """The member edges: a dependency on a member's name that is not given another source.
+
+    With ``lock``, the edges the lock records between members are added: a member whose
+    dependencies are ``dynamic`` (computed by its build backend) declares none in its
+    ``pyproject.toml``, but uv has resolved and locked them.
+    """
     names = workspace.names
     edges: set[MemberEdge] = set()
     for member in workspace.members:
@@ -130,7 +136,32 @@ def build_graph(workspace: Workspace) -> WorkspaceGraph:
                 if dep.name == member.name and not dep.extras:
                     continue  # `a[x]` inside `a` only matters for its extras
                 edges.add(MemberEdge(member.name, dep.name, dep.kind, dep.via, dep.extras))
+    if lock is not None:
+        edges |= _locked_member_edges(workspace, lock)
     return WorkspaceGraph(workspace, tuple(sorted(edges, key=_edge_key)))
+
+
+def _locked_member_edges(workspace: Workspace, lock: Lockfile) -> set[MemberEdge]:
+    names = workspace.names
+    edges: set[MemberEdge] = set()
+    for member in workspace.members:
+        for entry in lock.member_entries(member.name):
+            tables: list[tuple[DependencyKind, str | None, tuple[LockDependency, ...]]] = [
+                ("runtime", None, entry.dependencies)
+            ]
+            for extra, deps in entry.optional_dependencies:
+                tables.append(("optional", extra, deps))
+            for group, deps in entry.dependency_groups:
+                tables.append(("group", group, deps))
+            for kind, via, deps in tables:
+                for dep in deps:
+                    if dep.name not in names or not lock.member_entries(dep.name):
+                        continue
+                    if dep.name == member.name and not dep.extras:
+                        continue
+                    extras = tuple(sorted(dep.extras))
+                    edges.add(MemberEdge(member.name, dep.name, kind, via, extras))
+    return edges
 
 
 def _edge_key(edge: MemberEdge) -> tuple[str, str, str, str, tuple[str, ...]]:
@@ -144,6 +175,8 @@ def locked_closure(
 
     Empty when the lock does not know the member. A name with several locked versions
     resolves to the entry the edge names (uv writes ``version``/``source`` on such edges).
+    An edge gated by a conflicting dependency group counts only when the group is
+    ``member``'s own (``conflict_group_gate``).
     """
     seen: set[tuple[int, str | None]] = set()
     queue: deque[tuple[LockedPackage, str | None]] = deque()
@@ -151,6 +184,9 @@ def locked_closure(
 
     def push(deps: Iterable[LockDependency]) -> None:
         for dep in deps:
+            gate = conflict_group_gate(dep.marker)
+            if gate is not None and (runtime_only or gate != member):
+                continue  # only for `member`'s own conflicting group (see closure_bits)
             for target in lock.resolve(dep):
                 for state in ((target, None), *((target, e) for e in dep.extras)):
                     key = (id(state[0]), state[1])
@@ -200,60 +236,116 @@ class PackageIds:
         return frozenset(self.refs[i] for i in bit_positions(bits))
 
 
+_GROUP_GATE = re.compile(r"extra == 'group-([0-9]+)-(.+)'")
+
+
+def conflict_group_gate(marker: str | None) -> str | None:
+    """The package whose dependency group must be installed for this edge to count.
+
+    With ``[tool.uv] conflicts``, uv writes ``extra == 'group-<len>-<package>-<group>'``
+    on edges that exist only when ``package``'s group is installed; uv installs a
+    member's own groups only, so such an edge counts only in that member's closure.
+    Other conflict markers are kept (counted), which can only over-approximate.
+    """
+    match = _GROUP_GATE.fullmatch(marker or "")
+    if match is None:
+        return None
+    length, rest = int(match.group(1)), match.group(2)
+    if len(rest) <= length + 1 or rest[length] != "-":
+        return None
+    return rest[:length]
+
+
 def closure_bits(
     lock: Lockfile, members: Iterable[str], ids: PackageIds, *, runtime_only: bool = False
 ) -> dict[str, int]:
     """Each member's ``locked_closure`` as a bitset over ``ids``, all in one pass.
 
-    A member the lock does not know gets ``0`` (an empty closure).
+    A member the lock does not know gets ``0`` (an empty closure). Edges gated by a
+    member's conflicting dependency group (see ``conflict_group_gate``) are left out of
+    the shared pass and followed, by a search of its own, for that member only.
     """
     names = list(members)
     packages = lock.packages
     position = {id(p): k for k, p in enumerate(packages)}
     successors: list[list[int]] = [[] for _ in packages]
+    gated: dict[int, list[tuple[str, list[int]]]] = {}
     own = [1 << ids.id_of(p.ref) for p in packages]
     extra_nodes: dict[tuple[int, str], int] = {}
     pending: list[tuple[int, int, str]] = []
 
-    def targets(deps: Iterable[LockDependency]) -> list[int]:
-        out: list[int] = []
+    def link(node: int, deps: Iterable[LockDependency]) -> None:
         for dep in deps:
+            out: list[int] = []
             for target in lock.resolve(dep):
                 k = position[id(target)]
                 out.append(k)
                 for extra in dep.extras:
-                    node = extra_nodes.get((k, extra))
-                    if node is None:
-                        node = extra_nodes[(k, extra)] = len(successors)
+                    extra_node = extra_nodes.get((k, extra))
+                    if extra_node is None:
+                        extra_node = extra_nodes[(k, extra)] = len(successors)
                         successors.append([k])
                         own.append(0)
-                        pending.append((node, k, extra))
-                    out.append(node)
-        return out
+                        pending.append((extra_node, k, extra))
+                    out.append(extra_node)
+            gate = conflict_group_gate(dep.marker)
+            if gate is None:
+                successors[node] += out
+            else:
+                gated.setdefault(node, []).append((gate, out))
 
     for k, package in enumerate(packages):
-        successors[k] = targets(package.dependencies)
+        link(k, package.dependencies)
     tops: dict[str, int] = {}
     for name in names:
         entries = lock.member_entries(name)
         if not entries:
             continue
-        edges: list[int] = []
+        top = tops[name] = len(successors)
+        successors.append([])
+        own.append(0)
         for entry in entries:
-            edges.append(position[id(entry)])
+            successors[top].append(position[id(entry)])
             if not runtime_only:
                 for _extra, deps in entry.optional_dependencies:
-                    edges += targets(deps)
+                    link(top, deps)
                 for _group, deps in entry.dependency_groups:
-                    edges += targets(deps)
-        tops[name] = len(successors)
-        successors.append(edges)
-        own.append(0)
+                    link(top, deps)
     while pending:
         node, k, extra = pending.pop()
-        successors[node] += targets(packages[k].extra_dependencies(extra))
+        link(node, packages[k].extra_dependencies(extra))
     reach = reach_bits(successors, own)
-    return {name: reach[tops[name]] if name in tops else 0 for name in names}
+    out = {name: reach[tops[name]] if name in tops else 0 for name in names}
+    gates = {gate for edges in gated.values() for gate, _targets in edges}
+    if not runtime_only:
+        for name in gates & set(tops):
+            out[name] = _search(tops[name], successors, gated, own, name)
+    return out
+
+
+def _search(
+    start: int,
+    successors: list[list[int]],
+    gated: dict[int, list[tuple[str, list[int]]]],
+    own: list[int],
+    member: str,
+) -> int:
+    """Reachability from one node, following the edges gated by ``member``'s groups too."""
+    seen = {start}
+    stack = [start]
+    bits = 0
+    while stack:
+        node = stack.pop()
+        bits |= own[node]
+        targets = list(successors[node])
+        for gate, more in gated.get(node, ()):
+            if gate == member:
+                targets += more
+        for target in targets:
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return bits
 
 
 def locked_closures(

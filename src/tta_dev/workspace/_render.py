@@ -74,6 +74,29 @@ def _edge_label(edge: MemberEdge) -> str:
     return label
 
 
+def _merged_edges(graph: WorkspaceGraph) -> list[tuple[str, str, str, str]]:
+    """``(source, target, kind, label)``: parallel edges of one kind drawn as one arrow.
+
+    A root that offers 28 extras, each pulling in the same member, is one dotted arrow
+    labelled with the first few extras and how many more, not 28 arrows.
+    """
+    merged: dict[tuple[str, str, str], list[MemberEdge]] = {}
+    for edge in graph.edges:
+        merged.setdefault((edge.source, edge.target, edge.kind), []).append(edge)
+    out: list[tuple[str, str, str, str]] = []
+    for (source, target, kind), edges in merged.items():
+        vias = sorted({e.via for e in edges if e.via})
+        extras = sorted({x for e in edges for x in e.extras})
+        label = kind
+        if vias:
+            shown = ", ".join(vias[:3]) + (f" +{len(vias) - 3} more" if len(vias) > 3 else "")
+            label += f": {shown}"
+        if extras and kind == "runtime":
+            label += f" [{','.join(extras)}]"
+        out.append((source, target, kind, label))
+    return out
+
+
 def graph_data(graph: WorkspaceGraph) -> dict[str, Any]:
     """Members and edges as plain data."""
     return {
@@ -98,14 +121,10 @@ def graph_to_mermaid(graph: WorkspaceGraph) -> str:
     for member in graph.workspace.members:
         label = _mermaid_text(f"{member.name} ({member.path})")
         lines.append(f'    {ids[member.name]}["{label}"]')
-    for edge in graph.edges:
-        arrow = "-->" if edge.kind == "runtime" else "-.->"
-        label = (
-            ""
-            if edge.kind == "runtime" and not edge.extras
-            else f"|{_mermaid_text(_edge_label(edge))}|"
-        )
-        lines.append(f"    {ids[edge.source]} {arrow}{label} {ids[edge.target]}")
+    for source, target, kind, text in _merged_edges(graph):
+        arrow = "-->" if kind == "runtime" else "-.->"
+        label = "" if text == "runtime" else f"|{_mermaid_text(text)}|"
+        lines.append(f"    {ids[source]} {arrow}{label} {ids[target]}")
     return "\n".join(lines)
 
 
@@ -130,9 +149,9 @@ def graph_to_dot(graph: WorkspaceGraph) -> str:
         lines.append(f'    "{_dot_text(member.name)}" [label="{label}"];')
     style = {"runtime": "solid", "optional": "dotted", "group": "dashed"}
     lines += [
-        f'    "{_dot_text(edge.source)}" -> "{_dot_text(edge.target)}"'
-        f' [label="{_dot_text(_edge_label(edge))}", style={style[edge.kind]}];'
-        for edge in graph.edges
+        f'    "{_dot_text(source)}" -> "{_dot_text(target)}"'
+        f' [label="{_dot_text(label)}", style={style[kind]}];'
+        for source, target, kind, label in _merged_edges(graph)
     ]
     lines.append("}")
     return "\n".join(lines)

@@ -50,9 +50,13 @@ resolution-markers = [
     "python_full_version >= '3.12'",
     "python_full_version < '3.12'",
 ]
+conflicts = [[
+    { package = "a", group = "dev" },
+    { package = "b", extra = "x" },
+]]
 
 [options]
-exclude-newer = "2025-01-01T00:00:00Z"
+exclude-newer = "2025-01-01T00:00:00Z" # the head may hold any TOML: tomllib reads it
 
 [manifest]
 members = [
@@ -115,7 +119,7 @@ def test_uv_layout_with_every_shape() -> None:
         "version = 1 # a comment\n",
         "version = 1\nname = 'literal'\n",
         'version = 1\na.b = "dotted"\n',
-        "version = 1\nversion = 2\n",
+        'version = 1\nname = "again"\n',
         'version = 1\nx = """multi\nline"""\n',
         'version = 1\nx = "\\U0001F600"\n',
         "version = 1\nx = NaN\n",
@@ -141,6 +145,20 @@ def test_uv_layout_with_every_shape() -> None:
     ],
 )
 def test_anything_else_steps_aside(text: str) -> None:
+    """After the first package, anything outside uv's layout hands over to tomllib."""
+    body = text.removeprefix("version = 1").lstrip("\n ")
+    assert parse_uv_lock('version = 1\n\n[[package]]\nname = "p"\n' + body) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version = [\n\n[[package]]\nname = 'p'\n",  # a broken head
+        'version = 1\npackage = []\n\n[[package]]\nname = "p"\n',  # packages in the head
+        'version = 1\n\n[[package]]\nname = "p"\n\n[manifest]\nmembers = ["p"]\n',
+    ],
+)
+def test_head_problems_step_aside(text: str) -> None:
     assert parse_uv_lock(text) is None
 
 

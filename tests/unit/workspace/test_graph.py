@@ -2,10 +2,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.unit.workspace.builders import lock_toml, member_package, package, project_toml, write
+from tests.unit.workspace.builders import (
+    lock_toml,
+    member_package,
+    package,
+    project_toml,
+    virtual_root_toml,
+    write,
+)
 from tta_dev.workspace import (
     MemberEdge,
     build_graph,
+    conflict_group_gate,
     load_workspace,
     locked_closure,
     locked_closures,
@@ -137,3 +145,80 @@ def test_locked_closure_extras_cycles_and_self_extras() -> None:
         )
     )
     assert names(locked_closure(lock, "m")) == {"m 0.1.0", "a 1.0", "b 1.0", "c 1.0"}
+
+
+def test_conflict_group_gate() -> None:
+    assert conflict_group_gate("extra == 'group-11-pydantic-ai-dev'") == "pydantic-ai"
+    assert conflict_group_gate("extra == 'group-4-root-my-group'") == "root"
+    assert conflict_group_gate("extra == 'extra-4-root-x'") is None
+    assert conflict_group_gate("extra == 'group-40-root-dev'") is None
+    assert conflict_group_gate("sys_platform == 'linux'") is None
+    assert conflict_group_gate(None) is None
+
+
+def test_edges_gated_by_a_conflicting_group_count_for_its_owner_only() -> None:
+    gate = "extra == 'group-4-root-dev'"
+    lock = parse_lock(
+        lock_toml(
+            [
+                member_package("root", ".", groups={"dev": [{"name": "mcp"}]}),
+                member_package("cli", "cli", dependencies=[{"name": "mcp"}]),
+                package("mcp", dependencies=[{"name": "sse", "marker": gate}, {"name": "anyio"}]),
+                package("sse"),
+                package("anyio"),
+            ],
+            members=["root", "cli"],
+        )
+    )
+    assert names(locked_closure(lock, "root")) == {"root 0.1.0", "mcp 1.0", "sse 1.0", "anyio 1.0"}
+    assert names(locked_closure(lock, "cli")) == {"cli 0.1.0", "mcp 1.0", "anyio 1.0"}
+    assert names(locked_closure(lock, "root", runtime_only=True)) == {"root 0.1.0"}
+    for runtime_only in (False, True):
+        bulk = locked_closures(lock, ["root", "cli"], runtime_only=runtime_only)
+        assert bulk == {
+            m: locked_closure(lock, m, runtime_only=runtime_only) for m in ("root", "cli")
+        }
+
+
+def test_bulk_closures_equal_one_by_one(sample: Path) -> None:
+    lock = read_lock(sample / "uv.lock")
+    members = [*sorted(lock.member_names), "not-locked"]
+    for runtime_only in (False, True):
+        bulk = locked_closures(lock, members, runtime_only=runtime_only)
+        assert bulk == {m: locked_closure(lock, m, runtime_only=runtime_only) for m in members}
+
+
+def test_lock_adds_member_edges_for_dynamic_dependencies(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", virtual_root_toml(["a", "b"]))
+    write(
+        tmp_path / "a/pyproject.toml",
+        '[project]\nname = "a"\nversion = "1"\ndynamic = ["dependencies"]\n',
+    )
+    write(tmp_path / "b/pyproject.toml", project_toml("b"))
+    workspace = load_workspace(tmp_path)
+    assert build_graph(workspace).edges == ()
+    lock = parse_lock(
+        lock_toml(
+            [
+                member_package(
+                    "a",
+                    "a",
+                    dependencies=[
+                        {"name": "b", "extra": ["y", "x"]},
+                        {"name": "a", "extra": ["z"]},
+                    ],
+                    optional={"z": [{"name": "b"}, {"name": "six"}]},
+                    groups={"dev": [{"name": "b"}]},
+                ),
+                member_package("b", "b"),
+                package("six"),
+            ],
+            members=["a", "b"],
+        )
+    )
+    assert set(build_graph(workspace, lock).edges) == {
+        MemberEdge("a", "b", "runtime", None, ("x", "y")),
+        MemberEdge("a", "a", "runtime", None, ("z",)),
+        MemberEdge("a", "b", "optional", "z"),
+        MemberEdge("a", "b", "group", "dev"),
+    }

@@ -76,6 +76,22 @@ def test_hostile_paths_stay_on_one_line_and_escaped(hostile: Path) -> None:
     assert all(line.count('"') % 2 == 0 for line in dot.replace('\\"', "").splitlines())
 
 
+def test_parallel_edges_merge_into_one_arrow(tmp_path: Path) -> None:
+    extras = {f"x{i}": ["lib"] for i in range(5)}
+    write(
+        tmp_path / "pyproject.toml",
+        project_toml(
+            "root", optional=extras, workspace_sources=["lib"], workspace={"members": ["lib"]}
+        ),
+    )
+    write(tmp_path / "lib/pyproject.toml", project_toml("lib"))
+    graph = build_graph(load_workspace(tmp_path))
+    assert len(graph.edges) == 5
+    mermaid = graph_to_mermaid(graph)
+    assert mermaid.splitlines()[-1] == "    m1 -.->|optional: x0, x1, x2 +2 more| m0"
+    assert graph_to_dot(graph).count("->") == 1
+
+
 def test_graph_formats(hostile: Path) -> None:
     graph = build_graph(load_workspace(hostile))
     data = json.loads(render_graph(graph, "json"))

@@ -24,6 +24,7 @@ from tta_dev.workspace import (
     diff_locks,
     load_workspace,
     locked_closure,
+    locked_closures,
     read_lock,
 )
 
@@ -199,6 +200,13 @@ def test_closures_match_uv_export_and_metadata(real: Path) -> None:
         }
         exported = {name for name, _ in export_names(real, member.name)}
         assert installed == exported, member.name
+    for runtime_only in (False, True):
+        bulk = locked_closures(lock, workspace.members, runtime_only=runtime_only)
+        one_by_one = {
+            m.name: locked_closure(lock, m.name, runtime_only=runtime_only)
+            for m in workspace.members
+        }
+        assert bulk == one_by_one
 
 
 def test_expected_closure_rules_on_real_lock(real: Path) -> None:
