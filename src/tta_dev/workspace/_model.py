@@ -9,6 +9,7 @@ root, otherwise the nearest ancestor workspace whose ``members`` include it (and
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -299,9 +300,23 @@ def _parse_requirements(
     return parsed
 
 
+# A bare name with optional extras (`core`, `plugin[fast, cli]`): valid PEP 508 as it
+# stands, so there is nothing for the full parser to check.
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_PLAIN_REQUIREMENT = re.compile(
+    rf"\s*({_NAME})\s*(?:\[\s*((?:{_NAME})(?:\s*,\s*{_NAME})*)?\s*\])?\s*"
+)
+
+
 @lru_cache(maxsize=16384)
 def _requirement_parts(value: str) -> tuple[str, tuple[str, ...]]:
     """Normalised name and extras of a PEP 508 requirement (members repeat the same ones)."""
+    plain = _PLAIN_REQUIREMENT.fullmatch(value)
+    if plain is not None:
+        extras = [e.strip() for e in (plain.group(2) or "").split(",") if e.strip()]
+        return canonicalize_name(plain.group(1)), tuple(
+            sorted({canonicalize_name(e) for e in extras})
+        )
     requirement = Requirement(value)
     extras = tuple(sorted(canonicalize_name(e) for e in requirement.extras))
     return canonicalize_name(requirement.name), extras

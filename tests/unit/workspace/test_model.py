@@ -243,3 +243,24 @@ def test_symlinked_start_resolves(sample: Path, tmp_path: Path) -> None:
     link = tmp_path / "link"
     os.symlink(sample, link)
     assert find_workspace_root(link / "packages/app") == sample.resolve()
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["core", "Plugin_X[Fast, cli]", " a [ b ] ", "a[]", "a[ ]", "a[b,b]", "a.b-c", "a[x]>=1",
+     'x; python_version<"3"', "x @ https://e/x.whl", "a-", "-a", "a[b c]", "a[b,]", "a b"],
+)  # fmt: skip
+def test_requirement_fast_path_agrees_with_packaging(value: str) -> None:
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    from tta_dev.workspace._model import _requirement_parts
+
+    try:
+        parsed = Requirement(value)
+    except InvalidRequirement:
+        with pytest.raises(InvalidRequirement):
+            _requirement_parts(value)
+        return
+    extras = tuple(sorted({canonicalize_name(e) for e in parsed.extras}))
+    assert _requirement_parts(value) == (canonicalize_name(parsed.name), extras)
