@@ -323,3 +323,21 @@ async def test_execute_hook_sees_every_primitive_and_can_be_removed() -> None:
     finally:
         set_execute_hook(None)
     assert seen == ["Parallel", "add1", "add2"]
+
+
+@pytest.mark.parametrize("length", [1, 2, 31, 32, 33, 100])
+async def test_every_chain_length_gives_the_same_result(length: int) -> None:
+    chain = Sequential(*(Add(i) for i in range(length)))
+    expected = sum(range(length))
+    assert await chain.execute(0) == expected  # short chains: generated straight-line code
+    assert await chain.execute(0) == expected  # and again, from the cached runner
+    outer = Sequential(chain, Add(0), name="outer")  # nested: the loop over bound _runs
+    assert await outer.execute(0) == expected
+
+
+async def test_a_failure_inside_a_short_chain_propagates_and_stops_it() -> None:
+    after = MockPrimitive("after")
+    chain = Sequential(Add(1), MockPrimitive("bad", side_effect=Boom("mid")), after)
+    with pytest.raises(Boom, match="mid"):
+        await chain.execute(0)
+    after.assert_not_called()
