@@ -41,9 +41,9 @@ async def test_cache_round_trip_on_shared_redis(redis_url: str) -> None:
 async def test_ttl_expires_in_redis(redis_url: str) -> None:
     backend = RedisBackend(redis_url, prefix=f"tta-test:{uuid.uuid4().hex}:")
     try:
-        await backend.set("k", [1, 2], 0.05)
+        await backend.set("k", [1, 2], 1.0)
         assert await backend.get("k") == (True, [1, 2])
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(1.5)
         assert await backend.get("k") == (False, None)
     finally:
         await backend.aclose()
@@ -135,14 +135,20 @@ async def test_redis_going_away_and_coming_back(private_redis: PrivateRedis) -> 
 
         # 2. Redis goes away mid-run: the workflow still completes, each failure is counted.
         gate = asyncio.Event()
+        both_computing = asyncio.Event()
+        computing = 0
 
         async def slow_square(x: int) -> int:
+            nonlocal computing
+            computing += 1
+            if computing == 2:
+                both_computing.set()
             await gate.wait()
             return square(x)
 
         slow_cache = Cache(step(slow_square), backend=backend, namespace="slow")
         run = asyncio.create_task(Map(slow_cache, limit=4).execute([4, 5], ctx))
-        await asyncio.sleep(0.05)  # both items missed in Redis and are computing
+        await both_computing.wait()  # both items missed in Redis and are computing
         await asyncio.to_thread(private_redis.stop)
         gate.set()
         assert await run == [16, 25]

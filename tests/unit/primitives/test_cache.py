@@ -142,20 +142,23 @@ async def test_a_lone_failure_is_raised_and_not_cached() -> None:
 
 async def test_cancelled_computation_hands_over_to_a_waiter() -> None:
     started = asyncio.Event()
+    never = asyncio.Event()
     calls = 0
 
     async def compute(x: str) -> str:
         nonlocal calls
         calls += 1
         started.set()
-        await asyncio.sleep(0.05 if calls == 1 else 0)
+        if calls == 1:
+            await never.wait()  # the first computation hangs until cancelled
         return x.upper()
 
     cache = Cache(step(compute))
     leader = asyncio.create_task(cache.execute("k"))
     await started.wait()
     follower = asyncio.create_task(cache.execute("k"))
-    await asyncio.sleep(0.001)
+    await asyncio.sleep(0)  # the follower runs up to waiting on the leader's result
+    assert cache.coalesced == 1
     leader.cancel()
     with pytest.raises(asyncio.CancelledError):
         await leader
@@ -164,17 +167,27 @@ async def test_cancelled_computation_hands_over_to_a_waiter() -> None:
 
 
 async def test_cancelled_waiter_does_not_disturb_the_computation() -> None:
-    inner = MockPrimitive("slow", return_value="v", delay=0.03)
-    cache = Cache(inner)
-    leader = asyncio.create_task(cache.execute("k"))
-    await asyncio.sleep(0.001)
-    waiter = asyncio.create_task(cache.execute("k"))
-    await asyncio.sleep(0.001)
+    gate = asyncio.Event()
+    calls = 0
+
+    async def compute(x: str) -> str:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        return x
+
+    cache = Cache(step(compute))
+    leader = asyncio.create_task(cache.execute("v"))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(cache.execute("v"))
+    await asyncio.sleep(0)
+    assert cache.coalesced == 1
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
+    gate.set()
     assert await leader == "v"
-    assert inner.call_count == 1
+    assert calls == 1
 
 
 async def test_broken_backend_degrades_to_pass_through() -> None:
