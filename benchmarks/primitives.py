@@ -1,7 +1,7 @@
 """Primitives benchmarks: what composition, resilience and caching add to plain awaits.
 
-    uv run --group bench python benchmarks/primitives.py           # about a minute
-    uv run --group bench python benchmarks/primitives.py --quick   # rough figures
+    uv run python benchmarks/primitives.py           # about a minute
+    uv run python benchmarks/primitives.py --quick   # rough figures
 
 Every case runs in the same process and event loop, interleaved repeat by repeat, so machine
 noise hits all of them alike. Prints one table of medians (µs per call) with ratios against
