@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tta_dev.devtools.services import find_free_port, redis_ready, wait_until
+from tta_dev.devtools.services import find_free_port, redis_ready, redis_server_argv, wait_until
 from tta_dev.primitives import Cache, Map, RedisBackend, WorkflowContext, step
 from tta_dev.testing import MockPrimitive
 
@@ -75,19 +75,7 @@ class PrivateRedis:
         binary = shutil.which("redis-server")
         assert binary is not None
         self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
+            redis_server_argv(binary, self.port, self.workdir),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

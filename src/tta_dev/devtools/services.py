@@ -37,6 +37,7 @@ __all__ = [
     "prometheus_ready",
     "provide_services",
     "redis_ready",
+    "redis_server_argv",
     "wait_until",
 ]
 
@@ -201,6 +202,15 @@ def _prometheus_config(path: Path, self_port: int, scrape_targets: Sequence[str]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def redis_server_argv(binary: str, port: int, workdir: Path) -> list[str]:
+    """A throwaway redis-server on loopback: no persistence, files kept in ``workdir``."""
+    return [
+        binary,
+        *("--port", str(port), "--bind", "127.0.0.1"),
+        *("--save", "", "--appendonly", "no", "--dir", str(workdir)),
+    ]
+
+
 def _start_local(
     spec: ServiceSpec,
     binary: str,
@@ -211,19 +221,7 @@ def _start_local(
     port = find_free_port()
     workdir = Path(tempfile.mkdtemp(prefix=f"tta-{spec.name}-"))
     if spec.name == "redis":
-        argv = [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ]
+        argv = redis_server_argv(binary, port, workdir)
     else:
         config = workdir / "prometheus.yml"
         _prometheus_config(config, port, scrape_targets)
