@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT / "src"))  # the services helper works without an in
 
 from tta_dev.devtools.services import (  # noqa: E402
     ServiceUnavailableError,
+    find_free_port,
     provide_services,
 )
 
@@ -129,6 +130,29 @@ def integration(session: nox.Session) -> None:
                     "COVERAGE_FILE": str(ROOT / ".coverage.integration"),
                 },
             )
+    except ServiceUnavailableError as exc:
+        session.error(str(exc))
+
+
+@nox.session(tags=["ci"])
+def observability(session: nox.Session) -> None:
+    """Sample workflow instrumented: span tree, metrics scraped by a real Prometheus (PromQL), LLM efficiency."""
+    install_locked(session, extras=("observability",))
+    # A Prometheus we start scrapes a free port; one from PROMETHEUS_URL or docker compose
+    # cannot be told it, so the metrics go to TTA_METRICS_ADDR (default 127.0.0.1:9464).
+    local_addr = f"127.0.0.1:{find_free_port()}"
+    try:
+        with provide_services(
+            ["prometheus"],
+            compose_file=ROOT / "docker-compose.test.yml",
+            scrape_targets=[local_addr],
+        ) as endpoints:
+            prometheus = endpoints["prometheus"]
+            session.log(prometheus.describe())
+            args = ["--prometheus", prometheus.url, "--config", str(ROOT / "pyproject.toml")]
+            if prometheus.how == "local-binary":
+                args += ["--metrics-addr", local_addr]
+            session.run("python", "-m", "tta_dev.observability._selfcheck", *args, *session.posargs)
     except ServiceUnavailableError as exc:
         session.error(str(exc))
 

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from tta_dev import __version__
-from tta_dev.cli import _devtools, _workspace
+from tta_dev.cli import _devtools, _observability, _workspace
 
 
 class UsageError(Exception):
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _devtools.register(sub)
     _workspace.register(sub)
+    _observability.register(sub)
     return parser
 
 

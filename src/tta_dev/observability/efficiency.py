@@ -30,6 +30,7 @@ __all__ = [
     "check_efficiency",
     "load_thresholds",
     "parse_metrics_text",
+    "prometheus_query",
     "query_prometheus",
     "render_efficiency",
 ]
@@ -142,34 +143,61 @@ def parse_metrics_text(text: str) -> list[MetricsSample]:
 
 
 _QUERIES = {
-    "tta_cache_requests_total": "sum by (result) (tta_cache_requests_total)",
-    "tta_llm_cost_usd_total": "sum by (model) (tta_llm_cost_usd_total)",
-    "tta_llm_requests_total": "sum by (model) (tta_llm_requests_total)",
+    "tta_cache_requests_total": "sum by (result) (tta_cache_requests_total{selector})",
+    "tta_llm_cost_usd_total": "sum by (model) (tta_llm_cost_usd_total{selector})",
+    "tta_llm_requests_total": "sum by (model) (tta_llm_requests_total{selector})",
 }
 
 
-def query_prometheus(base_url: str, timeout: float = 10.0) -> list[MetricsSample]:
-    """Fetch the metrics the check needs through Prometheus's query API (PromQL)."""
+def prometheus_query(
+    base_url: str, promql: str, timeout: float = 10.0
+) -> list[tuple[dict[str, str], float]]:
+    """Run one instant PromQL query; ``(labels, value)`` per series of the vector result.
+
+    Raises ValueError when the URL is not http(s), Prometheus cannot be reached or rejects
+    the query.
+    """
     import urllib.error
     import urllib.parse
     import urllib.request
 
     if urllib.parse.urlsplit(base_url).scheme not in {"http", "https"}:
         raise ValueError(f"--prometheus needs an http(s) URL, got {base_url!r}")
+    url = f"{base_url.rstrip('/')}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - scheme checked above
+            body = cast("dict[str, Any]", json.loads(resp.read()))
+    except urllib.error.HTTPError as exc:
+        try:
+            body = cast("dict[str, Any]", json.loads(exc.read()))
+        except (OSError, json.JSONDecodeError):
+            raise ValueError(f"cannot query Prometheus at {base_url}: {exc}") from exc
+    except (urllib.error.URLError, OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot query Prometheus at {base_url}: {exc}") from exc
+    if body.get("status") != "success":
+        raise ValueError(f"Prometheus rejected {promql!r}: {body.get('error', 'no reason')}")
+    data = cast("dict[str, Any]", body.get("data", {}))
+    series: list[tuple[dict[str, str], float]] = []
+    for item in cast("list[dict[str, Any]]", data.get("result", [])):
+        labels = {str(k): str(v) for k, v in cast("dict[str, Any]", item["metric"]).items()}
+        series.append((labels, float(item["value"][1])))
+    return series
+
+
+def query_prometheus(
+    base_url: str, timeout: float = 10.0, selector: str = ""
+) -> list[MetricsSample]:
+    """Fetch the metrics the check needs through Prometheus's query API (PromQL).
+
+    ``selector`` (e.g. ``{job="tta",instance="127.0.0.1:9464"}``) narrows the series to one
+    scrape target when the server scrapes others too.
+    """
     samples: list[MetricsSample] = []
     for name, promql in _QUERIES.items():
-        url = f"{base_url.rstrip('/')}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - scheme checked above
-                body = cast("dict[str, Any]", json.loads(resp.read()))
-        except (urllib.error.URLError, OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"cannot query Prometheus at {base_url}: {exc}") from exc
-        if body.get("status") != "success":
-            raise ValueError(f"Prometheus rejected {promql!r}: {body.get('error', 'no reason')}")
-        data = cast("dict[str, Any]", body.get("data", {}))
-        for item in cast("list[dict[str, Any]]", data.get("result", [])):
-            labels = {str(k): str(v) for k, v in cast("dict[str, Any]", item["metric"]).items()}
-            samples.append(MetricsSample(name, labels, float(item["value"][1])))
+        for labels, value in prometheus_query(
+            base_url, promql.replace("{selector}", selector), timeout
+        ):
+            samples.append(MetricsSample(name, labels, value))
     return samples
 
 

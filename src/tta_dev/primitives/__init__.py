@@ -18,6 +18,7 @@ from ._cache import (
     MemoryBackend,
     Serializer,
     default_key,
+    set_lookup_observer,
 )
 from ._context import Checkpoint, RouteDecision, WorkflowContext
 from ._core import (
@@ -102,5 +103,6 @@ __all__ = [
     "get_execute_hook",
     "model_router",
     "set_execute_hook",
+    "set_lookup_observer",
     "step",
 ]

@@ -27,12 +27,26 @@ __all__ = [
     "MemoryBackend",
     "Serializer",
     "default_key",
+    "set_lookup_observer",
 ]
 
 In = TypeVar("In", contravariant=True)
 Out = TypeVar("Out", covariant=True)
 
 MISS: tuple[bool, Any] = (False, None)
+
+#: ``observer(cache, result)`` with result ``"miss"`` or ``"error"``, called when a lookup does
+#: not hit (observability sets it). A hit calls nothing, so the hit path stays as it was.
+LookupObserver = Callable[["Cache[Any, Any]", str], None]
+_lookup_observer: LookupObserver | None = None
+
+
+def set_lookup_observer(observer: LookupObserver | None) -> LookupObserver | None:
+    """Install the function told about every cache lookup that misses or fails (``None``
+    removes it); returns the old one. A lookup with no such call was a hit."""
+    global _lookup_observer
+    previous, _lookup_observer = _lookup_observer, observer
+    return previous
 
 
 class CacheBackend(Protocol):
@@ -179,10 +193,14 @@ class Cache(Primitive[In, Out]):
             found, value = await self.backend.get(key)
         except Exception:
             self.errors += 1
+            if _lookup_observer is not None:
+                _lookup_observer(self, "error")
         else:
             if found:
                 self.hits += 1
                 return value
+            if _lookup_observer is not None:
+                _lookup_observer(self, "miss")
         self.misses += 1
         while (pending := self._inflight.get(key)) is not None:
             self.coalesced += 1

@@ -31,7 +31,8 @@ class RouteDecision:
 class WorkflowContext:
     """Identity and run-scoped state of one workflow run.
 
-    Cheap to create: the correlation id is generated on first read. ``child(step_name)``
+    Cheap to create: the correlation id is generated on first read. ``trace_id`` is the
+    current OpenTelemetry trace id while instrumentation (``tta_dev.observability``) is on. ``child(step_name)``
     makes a context for a sub-step that shares the run-scoped parts (correlation id, ``state``,
     checkpoints, route decisions) and copies the rest (metadata, tags).
     """
@@ -46,6 +47,7 @@ class WorkflowContext:
         "state",
         "step_name",
         "tags",
+        "trace_id",
         "workflow_id",
     )
 
@@ -69,6 +71,9 @@ class WorkflowContext:
         self.routes: list[RouteDecision] = []
         self.step_name: str | None = None
         self.parent: WorkflowContext | None = None
+        #: The OpenTelemetry trace id (32 hex digits) of the run, set by
+        #: ``tta_dev.observability`` when instrumentation is on; ``None`` otherwise.
+        self.trace_id: str | None = None
 
     @property
     def correlation_id(self) -> str:
@@ -91,6 +96,7 @@ class WorkflowContext:
         child.routes = self.routes
         child.step_name = step_name
         child.parent = self
+        child.trace_id = self.trace_id
         return child
 
     def checkpoint(self, name: str) -> Checkpoint:
