@@ -181,9 +181,9 @@ def test_metrics_endpoint_serves_the_registry_on_loopback() -> None:
             'tta_primitive_executions_total{name="served",primitive="Step",status="ok"} 1.0' in text
         )
         port = server.port
-    # closed: the port is free again
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))
+    # closed: nothing listens there any more
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
     server.close()  # idempotent
     provider.shutdown()
 

@@ -225,7 +225,11 @@ async def test_concurrent_waiters_of_one_computation_are_misses(traced: Traced) 
 
     cache = Cache(step(slow, name="slow"), name="c")
     calls = [asyncio.ensure_future(cache.execute("q")) for _ in range(3)]
-    await asyncio.sleep(0.01)
+    for _ in range(1000):  # loop turns, not time: until both others wait on the first
+        if cache.coalesced == 2:
+            break
+        await asyncio.sleep(0)
+    assert cache.coalesced == 2
     release.set()
     assert await asyncio.gather(*calls) == ["q", "q", "q"]
     assert traced.sample("tta_cache_requests_total", name="c", result="miss") == 3
