@@ -9,6 +9,7 @@ sources normalised so that spelling alone (``https://pypi.org/simple/`` against
 from __future__ import annotations
 
 import posixpath
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +21,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from packaging.utils import canonicalize_name as _canonicalize_name
 
 from tta_dev.workspace._errors import WorkspaceError
-from tta_dev.workspace._fastlock import parse_uv_lock
 from tta_dev.workspace._gc import collector_paused
 from tta_dev.workspace._toml import Table, parse_toml, string, table, table_list
 
@@ -160,42 +160,75 @@ def read_lock(path: Path) -> Lockfile:
 def parse_lock(text: str, where: str = "uv.lock") -> Lockfile:
     """Parse the text of a ``uv.lock`` (as read from a file or from ``git show``)."""
     with collector_paused():
-        data = parse_uv_lock(text)
-        if data is None:
-            try:
-                data = tomllib.loads(slim_lock_text(text))
-            except tomllib.TOMLDecodeError:
-                data = parse_toml(text, where)  # the whole text: the real error, or a fine lock
+        try:
+            data = tomllib.loads(slim_lock_text(text))
+        except tomllib.TOMLDecodeError:
+            data = parse_toml(text, where)  # the real error, from the whole text
         return lock_from_table(data, where)
 
 
-def slim_lock_text(text: str) -> str:
-    """``text`` without what this reader never looks at: sdists, wheels, package metadata.
+# A basic string without escapes (TOML forbids control characters other than tab in it).
+_STR = r'"[^"\\\x00-\x08\x0a-\x1f\x7f]*"'
+# A file entry as uv writes it: bare keys in uv's order (so none twice), plain values.
+_FILE = (
+    r"\{ (?:url|path|filename) = " + _STR + r"(?:, hash = " + _STR + r")?"
+    r"(?:, size = (?:0|[1-9][0-9]*))?(?:, upload-time = " + _STR + r")? \}"
+)
+_SDIST = re.compile(r"sdist = " + _FILE)
+_WHEEL = re.compile(r"    " + _FILE + r",")
 
-    Most of a real lock is wheel URLs and hashes, and ``tomllib`` is pure Python: dropping
-    them first makes parsing several times faster. Only whole entries in uv's own layout
-    are dropped (``sdist = {...}`` lines, ``wheels = [`` ... ``]`` blocks, and
-    ``[package.metadata...]`` tables up to the next table header); what remains is still
-    TOML, and ``parse_lock`` falls back to the full text if it does not parse.
+
+def slim_lock_text(text: str) -> str:
+    """``text`` with uv's sdist and wheel entries emptied: ``tomllib`` reads it faster.
+
+    Most of a real lock is wheel URLs and hashes, which this reader never looks at, and
+    ``tomllib`` is pure Python. In each ``[[package]]`` table, an ``sdist = { ... }``
+    line and a ``wheels = [`` ... ``]`` block in uv's exact layout become ``sdist = {}``
+    and ``wheels = []``: the keys stay where they were with values of the same kind, so
+    the text is valid TOML exactly when the original is, and the two differ only in those
+    two values of package tables. Why that holds, line by line:
+
+    - Without multi-line strings (the text is returned unchanged when it has ``\"\"\"``
+      or ``'''``), every ``\\n``-separated line is a whole TOML line: strings, inline
+      tables and comments end on it. ``\\r\\n`` is a line end then, and nothing else.
+    - A replaced line matches a pattern that admits only valid TOML values, so it is
+      valid wherever its placeholder is, and conflicts with later keys and headers
+      exactly as the placeholder does (both values are immutable).
+    - Replacing needs the last line that starts with ``[`` (after blanks) to be exactly
+      ``[[package]]``: the line is then a key of that package table, or the text is
+      invalid anyway (a ``[[package]]`` line or a bare key inside an array).
+
+    Package metadata is left to ``tomllib``: it is small and its layout varies.
     """
+    if '"""' in text or "'''" in text:
+        return text
+    if "\r" in text:
+        if text.count("\r") != text.count("\r\n"):
+            return text  # a lone carriage return: invalid, and tomllib says where
+        text = text.replace("\r\n", "\n")  # no multi-line strings: only line ends
+    lines = text.split("\n")
     out: list[str] = []
-    skip_block = False
-    skip_table = False
-    for line in text.splitlines():
-        if skip_block:
-            skip_block = line != "]"
-            continue
+    in_package = False  # the last line opening with `[` is exactly `[[package]]`
+    i, count = 0, len(lines)
+    while i < count:
+        line = lines[i]
+        i += 1
         if line.startswith("["):
-            skip_table = line.startswith(("[package.metadata", "[[package.metadata"))
-            if skip_table:
+            in_package = line == "[[package]]"
+        elif line.startswith((" ", "\t")) and line.lstrip(" \t").startswith("["):
+            in_package = False
+        elif in_package:
+            if line.startswith("sdist = ") and _SDIST.fullmatch(line):
+                out.append("sdist = {}")
                 continue
-        elif skip_table:
-            continue
-        if line.startswith("sdist = "):
-            continue
-        if line.startswith("wheels = ["):
-            skip_block = line == "wheels = ["
-            continue
+            if line == "wheels = [":
+                end = i
+                while end < count and _WHEEL.fullmatch(lines[end]):
+                    end += 1
+                if end < count and lines[end] == "]":
+                    out.append("wheels = []")
+                    i = end + 1
+                    continue
         out.append(line)
     return "\n".join(out)
 
@@ -205,7 +238,7 @@ def lock_from_table(data: Table, where: str) -> Lockfile:
     version = data.get("version")
     if version is None:
         raise WorkspaceError(f"{where}: no `version`: is this a uv.lock? run `uv lock`")
-    if version != SUPPORTED_LOCK_VERSION:
+    if type(version) is not int or version != SUPPORTED_LOCK_VERSION:  # not True, not 1.0
         raise WorkspaceError(
             f"{where}: lock version {version!r} is not supported (this reader knows version"
             f" {SUPPORTED_LOCK_VERSION}): lock with a uv that writes version"
@@ -299,9 +332,9 @@ def _marker_list(entry: Table, where: str) -> tuple[str, ...]:
     value = entry.get("resolution-markers")
     if value is None:
         return ()
-    if not isinstance(value, list):
-        raise WorkspaceError(f"{where}: `resolution-markers` must be a list")
-    return tuple(str(v) for v in cast(list[Any], value))
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in cast(list[Any], value)):
+        raise WorkspaceError(f"{where}: `resolution-markers` must be a list of strings")
+    return tuple(cast(list[str], value))
 
 
 def _dependency_tables(
@@ -345,8 +378,8 @@ def _plain_dependency(raw_name: str) -> LockDependency:
 def _dependency(fields: dict[str, Any], raw_name: str, where: str) -> LockDependency:
     raw_source = fields.get("source")
     extras = fields.get("extra", [])
-    if not isinstance(extras, list):
-        raise WorkspaceError(f"{where}: `extra` of {raw_name!r} must be a list")
+    if not isinstance(extras, list) or not all(isinstance(e, str) for e in cast(list[Any], extras)):
+        raise WorkspaceError(f"{where}: `extra` of {raw_name!r} must be a list of strings")
     return LockDependency(
         name=_name(raw_name),
         version=string(fields, "version", where),
@@ -356,5 +389,5 @@ def _dependency(fields: dict[str, Any], raw_name: str, where: str) -> LockDepend
             else None
         ),
         marker=string(fields, "marker", where),
-        extras=tuple(_name(str(e)) for e in cast(list[Any], extras)),
+        extras=tuple(_name(e) for e in cast(list[str], extras)),
     )

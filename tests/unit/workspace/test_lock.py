@@ -70,6 +70,19 @@ def test_lock_version_2_is_a_clear_error() -> None:
             "must be a list",
         ),
         ("version = [1\n", "invalid TOML"),
+        ("version = true\n", "lock version True is not supported"),
+        ("version = 1.0\n", "lock version 1.0 is not supported"),
+        ("version = 1\nrevision = true\n", "`revision` must be an integer"),
+        (
+            "version = 1\n[[package]]\nname = 'a'\nsource = { registry = 'x' }\n"
+            "dependencies = [{ name = 'b', extra = [{ x = 1 }] }]\n",
+            "`extra` of 'b' must be a list of strings",
+        ),
+        (
+            "version = 1\n[[package]]\nname = 'a'\nsource = { registry = 'x' }\n"
+            "resolution-markers = [1]\n",
+            "`resolution-markers` must be a list of strings",
+        ),
     ],
 )
 def test_malformed_locks(text: str, message: str) -> None:
