@@ -177,3 +177,57 @@ def test_metrics_address_comes_from_the_environment(
     )
     assert code == 1
     assert f"http://{addr}/metrics" in capsys.readouterr().out
+
+
+class WrongPrometheus(BaseHTTPRequestHandler):
+    """Holds the run's executions with one count off, an extra series and no histogram."""
+
+    executions: list[dict[str, Any]]
+
+    def do_GET(self) -> None:
+        from urllib.parse import parse_qs, urlsplit
+
+        query = parse_qs(urlsplit(self.path).query)["query"][0]
+        result: list[dict[str, Any]] = []
+        if "tta_selfcheck_run" in query:
+            result = [{"metric": {"job": "j", "instance": "i:1"}, "value": [0, "1"]}]
+        elif "tta_primitive_executions_total" in query:
+            result = self.executions
+        body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}})
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+def test_promql_check_names_every_wrong_value(run: selfcheck.SampleRun) -> None:
+    executions: list[dict[str, Any]] = []
+    for (primitive, name, status), value in selfcheck.expected_executions(run.prompts).items():
+        if name == "combine":
+            value += 1
+        labels = {"primitive": primitive, "name": name, "status": status}
+        executions.append({"metric": labels, "value": [0, str(value)]})
+    extra = {"primitive": "Step", "name": "stray", "status": "ok"}
+    executions.append({"metric": extra, "value": [0, "1"]})
+    handler = type("Handler", (WrongPrometheus,), {"executions": executions})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        selector = selfcheck.wait_for_scrape(url, "any", timeout=5)
+        assert selector == '{job="j",instance="i:1"}'
+        _report, problems = selfcheck.check_prometheus(url, selector, run)
+    finally:
+        server.shutdown()
+        server.server_close()
+    text = "\n".join(problems)
+    assert "name='combine',status='ok'}: expected 5, Prometheus has 6.0" in text
+    assert "unexpected non-zero executions in Prometheus: [('Step', 'stray', 'ok')]" in text
+    assert "differ from what the process's registry holds" in text
+    assert "tta_primitive_duration_seconds_count{name='sample_workflow'}: expected 5" in text
+    assert 'bucket le="+Inf": expected 5' in text
+    assert "duration sum: expected > 0" in text
+    assert "median sample_workflow duration: expected a positive number" in text
