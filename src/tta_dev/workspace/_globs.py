@@ -1,9 +1,40 @@
-"""Path globs as uv matches them: ``*`` and ``?`` stay within one folder, ``**`` crosses."""
+"""Path globs as uv matches them: ``*`` and ``?`` stay within one folder, ``**`` crosses.
+
+``[...]`` is a class of characters (``[!...]`` its complement, ``a-z`` a range); like ``*``
+and ``?`` it never matches ``/``. A reversed range (``[z-a]``) is an invalid glob, as for
+uv: a ``WorkspaceError`` naming the pattern.
+"""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+
+from tta_dev.workspace._errors import WorkspaceError
+
+
+class _InvalidGlob(Exception):
+    """Why a pattern is not a glob (raised inside ``_compile``)."""
+
+
+def _class(body: str) -> str:
+    """The regular expression of a ``[...]`` class body; every character is literal."""
+    negate = body.startswith("!")
+    if negate:
+        body = body[1:]
+    items: list[str] = []
+    i = 0
+    while i < len(body):
+        if i + 2 < len(body) and body[i + 1] == "-":
+            low, high = body[i], body[i + 2]
+            if low > high:
+                raise _InvalidGlob(f"range {low}-{high} is reversed")
+            items.append(f"{re.escape(low)}-{re.escape(high)}")
+            i += 3
+        else:
+            items.append(re.escape(body[i]))
+            i += 1
+    return "(?!/)[" + ("^" if negate else "") + "".join(items) + "]"
 
 
 @lru_cache(maxsize=512)
@@ -25,19 +56,36 @@ def _compile(pattern: str) -> re.Pattern[str]:
         elif char == "?":
             out.append("[^/]")
         elif char == "[":
-            end = pattern.find("]", i + 2)
+            # A `]` right after `[` or `[!` belongs to the class.
+            first = i + 3 if pattern.startswith("[!", i) else i + 2
+            end = pattern.find("]", first)
             if end == -1:
                 out.append(re.escape(char))
             else:
-                body = pattern[i + 1 : end]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
+                out.append(_class(pattern[i + 1 : end]))
                 i = end
         else:
             out.append(re.escape(char))
         i += 1
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
+    try:
+        return re.compile("".join(out) + r"\Z", re.DOTALL)
+    except re.error as exc:  # not expected: every character is escaped
+        raise _InvalidGlob(str(exc)) from exc
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    try:
+        return _compile(normalise_pattern(pattern))
+    except _InvalidGlob as exc:
+        raise WorkspaceError(f"invalid glob {pattern!r}: {exc}: fix the pattern") from exc
+
+
+def check_glob(pattern: str, where: str) -> None:
+    """Raise a ``WorkspaceError`` naming ``where`` when ``pattern`` is not a valid glob."""
+    try:
+        _compiled(pattern)
+    except WorkspaceError as exc:
+        raise WorkspaceError(f"{where}: {exc}") from exc
 
 
 def normalise_pattern(pattern: str) -> str:
@@ -49,7 +97,7 @@ def normalise_pattern(pattern: str) -> str:
 
 def glob_match(pattern: str, path: str) -> bool:
     """Whether a ``/``-separated relative ``path`` matches the glob ``pattern``."""
-    return _compile(normalise_pattern(pattern)).match(path) is not None
+    return _compiled(pattern).match(path) is not None
 
 
 def has_magic(pattern: str) -> bool:

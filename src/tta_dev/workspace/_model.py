@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 
 from tta_dev.workspace._errors import WorkspaceError
 from tta_dev.workspace._gc import collector_paused
-from tta_dev.workspace._globs import glob_match, has_magic, normalise_pattern
+from tta_dev.workspace._globs import check_glob, glob_match, has_magic, normalise_pattern
 from tta_dev.workspace._rules import AffectedRules, default_rules, rules_from_pyproject
 from tta_dev.workspace._toml import Table, read_toml, string, string_list, table
 
@@ -132,8 +132,12 @@ def find_workspace_root(start: Path) -> Path:
             relative = Path(os.path.relpath(project, folder)).as_posix()
             section = cast(Table, _workspace_table(data, str(pyproject)))
             where = f"{pyproject} [tool.uv.workspace]"
-            excluded = any(glob_match(p, relative) for p in string_list(section, "exclude", where))
-            included = any(glob_match(p, relative) for p in string_list(section, "members", where))
+            excludes = string_list(section, "exclude", where)
+            patterns = string_list(section, "members", where)
+            for pattern in (*patterns, *excludes):
+                check_glob(pattern, where)
+            excluded = any(glob_match(p, relative) for p in excludes)
+            included = any(glob_match(p, relative) for p in patterns)
             return folder if included and not excluded else project
         if project is None and "project" in data:
             project = folder
@@ -212,11 +216,15 @@ def _expand_members(
 ) -> Iterator[tuple[str, str]]:
     """Yield ``(relative folder, pattern)`` for every member folder the globs select."""
     seen: set[str] = set()
+    where = f"{root / PYPROJECT} [tool.uv.workspace]"
+    for pattern in (*patterns, *excludes):
+        check_glob(pattern, where)
     for raw in patterns:
         pattern = normalise_pattern(raw)
-        if Path(pattern).is_absolute() or pattern.split("/")[0] == "..":
+        if Path(pattern).is_absolute() or ".." in pattern.split("/"):
             raise WorkspaceError(
-                f"member pattern `{raw}` leaves the workspace root: use a path inside {root}"
+                f"member pattern `{raw}` leaves the workspace root (no absolute paths, no"
+                f" `..`): use a path inside {root}"
             )
         if has_magic(pattern):
             folders = sorted(p for p in root.glob(pattern) if p.is_dir())
@@ -228,6 +236,11 @@ def _expand_members(
                     " [tool.uv.workspace] members"
                 )
         for folder in folders:
+            if not folder.resolve().is_relative_to(root.resolve()):
+                raise WorkspaceError(
+                    f"workspace member folder {folder.relative_to(root).as_posix()} (matched by"
+                    f" `{raw}`) is outside the workspace root: it links to {folder.resolve()}"
+                )
             relative = folder.relative_to(root).as_posix() if folder != root else "."
             if relative in seen or any(glob_match(e, relative) for e in excludes):
                 continue

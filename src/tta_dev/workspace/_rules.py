@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tta_dev.workspace._errors import WorkspaceError
-from tta_dev.workspace._globs import glob_match
+from tta_dev.workspace._globs import check_glob, glob_match
 from tta_dev.workspace._toml import Table, string_list, table
 
 RuleAction = Literal["all", "none"]
@@ -94,6 +94,7 @@ def rules_from_pyproject(data: Table, where: str) -> AffectedRules:
     defaults = section.get("defaults", True)
     if not isinstance(defaults, bool):
         raise WorkspaceError(f"{label}: `defaults` must be true or false")
-    return _build(
-        string_list(section, "all", label), string_list(section, "none", label), defaults=defaults
-    )
+    all_, none = string_list(section, "all", label), string_list(section, "none", label)
+    for pattern in (*all_, *none):
+        check_glob(pattern, label)
+    return _build(all_, none, defaults=defaults)

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.workspace.builders import Repo, lock_toml, write
+from tests.unit.workspace.builders import (
+    Repo,
+    lock_toml,
+    project_toml,
+    virtual_root_toml,
+    write,
+)
 from tests.unit.workspace.conftest import make_sample, sample_lock_packages
 from tta_dev.cli import main
 
@@ -223,6 +229,37 @@ def test_member_glob_matching_folder_without_pyproject(
     code, _, err = run(capsys, "workspace", "graph", "--root", str(sample))
     assert code == 2
     assert "packages/stray (matched by `packages/*`) has no pyproject.toml" in one_line_error(err)
+
+
+def test_member_pattern_leaving_the_root(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(sample / "pyproject.toml", virtual_root_toml(["packages/*/../../../outside"]))
+    write(sample.parent / "outside/pyproject.toml", project_toml("outside"))
+    code, out, err = run(capsys, "workspace", "members", "--root", str(sample))
+    assert code == 2
+    assert out == ""
+    assert "leaves the workspace root" in one_line_error(err)
+
+
+@pytest.mark.parametrize(
+    ("root_toml", "command"),
+    [
+        (
+            virtual_root_toml(["packages/*", "libs/nested/*"])
+            + '[tool.tta-dev.affected]\nall = ["[z-a]"]\n',
+            ["affected", "--files", "foo"],
+        ),
+        (virtual_root_toml(["packages/*"], exclude=["p/[z-a]"]), ["members"]),
+        (virtual_root_toml(["packages/[z-a]"]), ["members"]),
+    ],
+)
+def test_invalid_glob(
+    sample: Path, capsys: pytest.CaptureFixture[str], root_toml: str, command: list[str]
+) -> None:
+    write(sample / "pyproject.toml", root_toml)
+    for root in (sample, sample / "packages/core"):  # found from a member too
+        code, _, err = run(capsys, "workspace", *command, "--root", str(root))
+        assert code == 2
+        assert "invalid glob '" in one_line_error(err)
 
 
 def test_path_outside_the_repository(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tta_dev.workspace._globs import glob_match, has_magic, normalise_pattern
+from tta_dev.workspace import WorkspaceError
+from tta_dev.workspace._globs import check_glob, glob_match, has_magic, normalise_pattern
 
 
 @pytest.mark.parametrize(
@@ -24,6 +25,22 @@ from tta_dev.workspace._globs import glob_match, has_magic, normalise_pattern
         ("a+b(c)", "a+b(c)", True),
         ("*.md", "new\nline.md", True),
         (".", ".", True),
+        # A class never matches `/`, as `*` and `?` do not.
+        ("a[!x]b", "a/b", False),
+        ("a[--0]b", "a/b", False),
+        ("a[--0]b", "a.b", True),
+        # Characters that mean something to `re` are plain characters in a class.
+        ("[!]]", "]", False),
+        ("[!]]", "x", True),
+        ("[]]", "]", True),
+        ("[^a]", "^", True),
+        ("[^a]", "b", False),
+        ("[&&]", "&", True),
+        ("[||]", "|", True),
+        ("[~~]", "~", True),
+        ("[+--]", ",", True),
+        ("[\\]", "\\", True),
+        ("[[]", "[", True),
     ],
 )
 def test_glob_match(pattern: str, path: str, expected: bool) -> None:
@@ -35,3 +52,11 @@ def test_helpers() -> None:
     assert normalise_pattern("./") == "."
     assert has_magic("a/*")
     assert not has_magic("a/b")
+
+
+@pytest.mark.parametrize("pattern", ["[z-a]", "p/[z-a]", "a/[!9-0]/b"])
+def test_invalid_glob_is_a_workspace_error(pattern: str) -> None:
+    with pytest.raises(WorkspaceError, match=r"invalid glob '.*\[.*': range .* is reversed"):
+        glob_match(pattern, "p/x")
+    with pytest.raises(WorkspaceError, match=r"^pyproject.toml: invalid glob"):
+        check_glob(pattern, "pyproject.toml")

@@ -112,10 +112,36 @@ def test_literal_member_that_is_missing_is_an_error(tmp_path: Path) -> None:
         load_workspace(tmp_path)
 
 
-def test_member_pattern_outside_root_is_an_error(tmp_path: Path) -> None:
-    write(tmp_path / "pyproject.toml", virtual_root_toml(["../elsewhere"]))
-    with pytest.raises(WorkspaceError, match="leaves the workspace root"):
-        load_workspace(tmp_path)
+@pytest.mark.parametrize(
+    "pattern",
+    ["../elsewhere", "pkgs/../../outside", "pkgs/*/../../../outside", "./pkgs/a/../..", "/abs"],
+)
+def test_member_pattern_outside_root_is_an_error(tmp_path: Path, pattern: str) -> None:
+    root = tmp_path / "ws"
+    write(root / "pyproject.toml", virtual_root_toml([pattern]))
+    write(root / "pkgs/a/pyproject.toml", project_toml("a"))
+    write(tmp_path / "outside/pyproject.toml", project_toml("outside"))
+    with pytest.raises(WorkspaceError, match="leaves the workspace root") as info:
+        load_workspace(root)
+    assert "\n" not in str(info.value)
+
+
+def test_member_folder_linked_from_outside_is_an_error(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    write(root / "pyproject.toml", virtual_root_toml(["pkgs/*"]))
+    write(tmp_path / "outside/pyproject.toml", project_toml("outside"))
+    (root / "pkgs").mkdir()
+    (root / "pkgs/link").symlink_to(tmp_path / "outside", target_is_directory=True)
+    with pytest.raises(WorkspaceError, match=r"pkgs/link .* is outside the workspace root"):
+        load_workspace(root)
+
+
+def test_member_folder_linked_from_inside_is_fine(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", virtual_root_toml(["pkgs/*"]))
+    write(tmp_path / "lib/a/pyproject.toml", project_toml("a"))
+    (tmp_path / "pkgs").mkdir()
+    (tmp_path / "pkgs/a").symlink_to(tmp_path / "lib/a", target_is_directory=True)
+    assert [m.path for m in load_workspace(tmp_path).members] == ["pkgs/a"]
 
 
 def test_member_without_project_table_is_an_error(tmp_path: Path) -> None:
