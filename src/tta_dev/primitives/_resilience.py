@@ -217,7 +217,9 @@ class CircuitBreaker(Primitive[In, Out]):
     Open: calls fail fast with CircuitOpenError for ``recovery_time`` seconds. Then half-open:
     up to ``half_open_max_calls`` probe calls run at once; each probe success counts, and
     that many successes close the circuit, while one probe failure opens it again. Calls
-    beyond the probe limit are refused. State changes happen between awaits, so concurrent
+    beyond the probe limit are refused. A probe still running when its half-open window ends
+    (the circuit opened again or was reset) neither frees a slot nor counts toward closing a
+    later window. State changes happen between awaits, so concurrent
     calls on one event loop see a consistent circuit. Only errors matching ``failure_on``
     count; cancellation never does.
     """
@@ -249,6 +251,9 @@ class CircuitBreaker(Primitive[In, Out]):
         self._opened_at = 0.0
         self._probes = 0
         self._probe_successes = 0
+        # Bumped whenever a half-open window ends or begins (open, reset, open -> half-open):
+        # a probe changes the probe counters only if its window is still the current one.
+        self._epoch = 0
         self.rejected = 0
         self.times_opened = 0
 
@@ -266,6 +271,7 @@ class CircuitBreaker(Primitive[In, Out]):
         """Close the circuit and forget failures."""
         self._state = CircuitState.CLOSED
         self._failures = self._probes = self._probe_successes = 0
+        self._epoch += 1
 
     async def _run(self, data: In, context: WorkflowContext) -> Out:
         probe = self._admit()
@@ -277,7 +283,9 @@ class CircuitBreaker(Primitive[In, Out]):
         self._succeeded(probe)
         return result
 
-    def _admit(self) -> bool:
+    def _admit(self) -> int | None:
+        """Admit a call or raise CircuitOpenError; a probe gets its half-open window's
+        epoch, a call through the closed circuit ``None``."""
         if self._state is CircuitState.OPEN:
             waited = self._clock() - self._opened_at
             if waited < self.recovery_time:
@@ -285,36 +293,40 @@ class CircuitBreaker(Primitive[In, Out]):
                 raise CircuitOpenError(self.name, self.recovery_time - waited)
             self._state = CircuitState.HALF_OPEN
             self._probes = self._probe_successes = 0
+            self._epoch += 1
         if self._state is CircuitState.HALF_OPEN:
             if self._probes >= self.half_open_max_calls:
                 self.rejected += 1
                 raise CircuitOpenError(self.name, 0.0)
             self._probes += 1
-            return True
-        return False
+            return self._epoch
+        return None
 
     def _open(self) -> None:
         self._state = CircuitState.OPEN
         self._opened_at = self._clock()
         self._failures = 0
+        self._epoch += 1
         self.times_opened += 1
 
-    def _failed(self, exc: BaseException, probe: bool) -> None:
+    def _failed(self, exc: BaseException, probe: int | None) -> None:
         counts = isinstance(exc, Exception) and self._counts(exc)
-        if probe:
-            self._probes -= 1
-            if counts and self._state is CircuitState.HALF_OPEN:
-                self._open()
+        if probe is not None:
+            # A probe of an ended window changes nothing: its window's counters are gone.
+            if probe == self._epoch:
+                self._probes -= 1
+                if counts:
+                    self._open()
             return
         if counts and self._state is CircuitState.CLOSED:
             self._failures += 1
             if self._failures >= self.failure_threshold:
                 self._open()
 
-    def _succeeded(self, probe: bool) -> None:
-        if probe:
-            self._probes -= 1
-            if self._state is CircuitState.HALF_OPEN:
+    def _succeeded(self, probe: int | None) -> None:
+        if probe is not None:
+            if probe == self._epoch:
+                self._probes -= 1
                 self._probe_successes += 1
                 if self._probe_successes >= self.half_open_max_calls:
                     self.reset()

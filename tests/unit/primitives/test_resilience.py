@@ -344,6 +344,47 @@ async def test_half_open_admits_only_the_probe_calls_concurrently() -> None:
     assert cb.state is CircuitState.CLOSED  # two probe successes close it
 
 
+async def test_a_probe_from_an_earlier_half_open_window_neither_frees_a_slot_nor_counts() -> None:
+    clock = Clock()
+    gates = {name: asyncio.Event() for name in "ABCD"}
+
+    async def service(name: str) -> str:
+        if name == "fail":
+            raise Flaky("down")
+        await gates[name].wait()
+        return name
+
+    cb = CircuitBreaker(
+        step(service), failure_threshold=1, recovery_time=1, half_open_max_calls=2, clock=clock
+    )
+    with pytest.raises(Flaky):
+        await cb.execute("fail")
+    clock.now += 1
+    a = asyncio.create_task(cb.execute("A"))  # probe of the first half-open window, slow
+    await asyncio.sleep(0)
+    with pytest.raises(Flaky):
+        await cb.execute("fail")  # the second probe fails: open again
+    assert cb.state is CircuitState.OPEN
+    clock.now += 1
+    b = asyncio.create_task(cb.execute("B"))  # first probe of the new window
+    await asyncio.sleep(0)
+    gates["A"].set()
+    assert await a == "A"  # the stale probe ends: it must not free B's window slot ...
+    assert cb.state is CircuitState.HALF_OPEN  # ... nor count toward closing it
+    c = asyncio.create_task(cb.execute("C"))
+    d = asyncio.create_task(cb.execute("D"))
+    await asyncio.sleep(0)
+    assert d.done()
+    with pytest.raises(CircuitOpenError):
+        await d  # B and C are the two probes allowed
+    gates["B"].set()
+    assert await b == "B"
+    assert cb.state is CircuitState.HALF_OPEN  # one success of two
+    gates["C"].set()
+    assert await c == "C"
+    assert cb.state is CircuitState.CLOSED
+
+
 async def test_concurrent_failures_open_the_circuit_once() -> None:
     inner = MockPrimitive("svc", side_effect=Flaky("down"), delay=0.001)
     cb = CircuitBreaker(inner, failure_threshold=3, clock=Clock())
