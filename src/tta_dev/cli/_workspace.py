@@ -129,8 +129,9 @@ def _affected(args: argparse.Namespace) -> int:
     else:
         if args.head is not None:
             raise WorkspaceError("--head goes with --base, not with --files")
-        # Workflows pass a whole list as one newline-separated value.
-        lines = (line.strip() for value in args.files for line in value.splitlines())
+        # Workflows pass a whole list as one newline-separated value. Only "\n" separates:
+        # U+2028, NEL and form feed can be part of a file name.
+        lines = (line.removesuffix("\r") for value in args.files for line in value.split("\n"))
         paths = paths_in_workspace(workspace, [line for line in lines if line])
         new = current_lock(workspace)
         graph = build_graph(workspace, new)

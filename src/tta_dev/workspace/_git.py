@@ -10,14 +10,25 @@ from pathlib import Path
 
 from tta_dev.workspace._errors import WorkspaceError
 
+TIMEOUT_S = 120
+
+
+class _GitMissing(WorkspaceError):
+    """There is no ``git`` command."""
+
 
 def _git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
     try:
         result = subprocess.run(
-            ["git", "-C", str(repo), *args], capture_output=True, check=False, timeout=120
+            ["git", "-C", str(repo), *args], capture_output=True, check=False, timeout=TIMEOUT_S
         )
     except FileNotFoundError as exc:
-        raise WorkspaceError("git is not installed: install it or pass --files") from exc
+        raise _GitMissing("git is not installed: install it or pass --files") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise WorkspaceError(
+            f"git {args[0]} timed out after {TIMEOUT_S} s in {repo}: check the repository"
+            " (a lock held, a slow file system) or pass --files"
+        ) from exc
     if check and result.returncode != 0:
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()
         first = message[0] if message else f"exit code {result.returncode}"
@@ -36,7 +47,7 @@ def repository_root(path: Path) -> Path | None:
     """The top folder of the git work tree holding ``path``, or ``None`` outside one."""
     try:
         result = _git(path, "rev-parse", "--show-toplevel", check=False)
-    except WorkspaceError:
+    except _GitMissing:
         return None
     if result.returncode != 0:
         return None

@@ -262,6 +262,34 @@ def test_invalid_glob(
         assert "invalid glob '" in one_line_error(err)
 
 
+def test_files_are_split_on_newlines_only(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """U+2028, NEL and form feed can be in a file name; CRLF-separated lists work too."""
+    names = ["packages/core/a\u2028b.py", "packages/core/c\x85d.py", "packages/core/e\x0cf.py"]
+    code, out, _ = run(
+        capsys, "workspace", "affected", "--root", str(sample), "--files",
+        "\r\n".join(names) + "\r\n", "--format", "json",
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out)
+    assert data["all"] is False
+    assert data["changed_files"] == sorted(names)
+    assert [m["name"] for m in data["affected"]] == ["core", "helper", "my-app"]
+
+
+def test_git_timeout_is_one_line(
+    sample: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Repo(sample).commit("init")
+
+    def hang(args: list[str], **kwargs: object) -> object:
+        raise subprocess.TimeoutExpired(args, 120)
+
+    monkeypatch.setattr(subprocess, "run", hang)
+    code, _, err = run(capsys, "workspace", "affected", "--root", str(sample), "--base", "HEAD")
+    assert code == 2
+    assert "git rev-parse timed out after 120 s" in one_line_error(err)
+
+
 def test_path_outside_the_repository(sample: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(
         capsys, "workspace", "affected", "--root", str(sample), "--files", "../../etc/passwd"
