@@ -23,12 +23,16 @@ AFFECTED_FORMATS = ("text", "json", "markdown", "matrix")
 LOCK_DIFF_FORMATS = ("text", "json", "markdown")
 
 
+def _shown(char: str) -> str:
+    if char != " " and unicodedata.category(char)[0] in "CZ":
+        return char.encode("unicode_escape").decode("ascii")
+    return char
+
+
 def printable(text: str) -> str:
-    """``text`` with control characters (newlines too) shown as escapes: one line, always."""
-    return "".join(
-        c.encode("unicode_escape").decode("ascii") if unicodedata.category(c).startswith("C") else c
-        for c in text
-    )
+    """``text`` with control characters, separators and spaces other than " " (U+2028,
+    no-break spaces, undecodable bytes too) shown as escapes: one line, always."""
+    return "".join(_shown(c) for c in text)
 
 
 def markdown_escape(text: str) -> str:
@@ -40,7 +44,7 @@ def markdown_escape(text: str) -> str:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    return json.dumps(value, indent=2, ensure_ascii=True)  # valid UTF-8 for any file name
 
 
 # -- members ---------------------------------------------------------------------------
@@ -60,8 +64,12 @@ def render_members(workspace: Workspace, fmt: str = "text") -> str:
             f"| {markdown_escape(m.name)} | {markdown_escape(m.path)} |" for m in workspace.members
         ]
         return "\n".join(["| member | path |", "|---|---|", *rows])
-    width = max((len(m.name) for m in workspace.members), default=0)
-    return "\n".join(f"{m.name:<{width}}  {printable(m.path)}" for m in workspace.members)
+    names = [printable(m.name) for m in workspace.members]
+    width = max((len(n) for n in names), default=0)
+    return "\n".join(
+        f"{name:<{width}}  {printable(m.path)}"
+        for name, m in zip(names, workspace.members, strict=True)
+    )
 
 
 # -- graph -----------------------------------------------------------------------------
@@ -145,7 +153,7 @@ def graph_to_dot(graph: WorkspaceGraph) -> str:
     """A Graphviz digraph: groups dashed, extras dotted."""
     lines = ["digraph workspace {", "    rankdir=LR;", "    node [shape=box];"]
     for member in graph.workspace.members:
-        label = _dot_text(f"{member.name}\n{member.path}")
+        label = f"{_dot_text(member.name)}\\n{_dot_text(member.path)}"
         lines.append(f'    "{_dot_text(member.name)}" [label="{label}"];')
     style = {"runtime": "solid", "optional": "dotted", "group": "dashed"}
     lines += [
@@ -158,7 +166,7 @@ def graph_to_dot(graph: WorkspaceGraph) -> str:
 
 
 def _dot_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "")
+    return printable(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def render_graph(graph: WorkspaceGraph, fmt: str = "text") -> str:
@@ -174,8 +182,8 @@ def render_graph(graph: WorkspaceGraph, fmt: str = "text") -> str:
     lines: list[str] = []
     for member in graph.workspace.members:
         edges = graph.dependencies_of(member.name)
-        lines.append(f"{member.name} ({printable(member.path)})")
-        lines += [f"  -> {e.target} ({_edge_label(e)})" for e in edges]
+        lines.append(f"{printable(member.name)} ({printable(member.path)})")
+        lines += [f"  -> {printable(e.target)} ({printable(_edge_label(e))})" for e in edges]
     return "\n".join(lines)
 
 
@@ -214,7 +222,7 @@ def affected_matrix(result: AffectedResult) -> str:
     ``if: fromJSON(needs.<job>.outputs.<name>).include[0]``.
     """
     include = [{"member": m.name, "path": m.path} for m in result.affected]
-    return json.dumps({"include": include}, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps({"include": include}, ensure_ascii=True, separators=(",", ":"))
 
 
 def render_affected(result: AffectedResult, fmt: str = "text") -> str:
@@ -231,7 +239,7 @@ def render_affected(result: AffectedResult, fmt: str = "text") -> str:
     if result.all:
         lines += [f"everything is affected: {printable(w)}" for w in result.why_all]
     for member in result.affected:
-        lines.append(f"{member.name} ({printable(member.path)})")
+        lines.append(f"{printable(member.name)} ({printable(member.path)})")
         lines += [f"  {printable(str(r))}" for r in member.reasons if r.kind != "all"]
     return "\n".join(lines)
 
@@ -326,6 +334,6 @@ def render_lock_diff(diff: LockDiff, fmt: str = "text") -> str:
         return "no changes: both locks resolve to the same packages"
     lines: list[str] = []
     for kind, name, versions, reached in rows:
-        members = f"  (members: {', '.join(reached)})" if reached else ""
-        lines.append(f"{kind:<10} {name} {printable(versions)}{members}")
+        members = f"  (members: {printable(', '.join(reached))})" if reached else ""
+        lines.append(f"{kind:<10} {printable(name)} {printable(versions)}{members}")
     return "\n".join(lines)

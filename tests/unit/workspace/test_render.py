@@ -25,6 +25,7 @@ from tta_dev.workspace import (
     render_lock_diff,
     render_members,
 )
+from tta_dev.workspace._render import printable
 
 HOSTILE = 'pkgs/a"b|c<d>`e` $(rm -rf ~)\nnext'
 
@@ -192,3 +193,60 @@ def test_lock_diff_formats() -> None:
     assert render_lock_diff(LockDiff()) == "no changes: both locks resolve to the same packages"
     assert render_lock_diff(LockDiff(), "markdown").endswith("same packages.")
     assert json.loads(render_lock_diff(LockDiff(), "json"))["added"] == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("a b", "a b"),
+        ("dé€", "dé€"),
+        ("a\tb\nc", "a\\tb\\nc"),
+        ("a\u2028b\u2029c", "a\\u2028b\\u2029c"),
+        ("a\x85b", "a\\x85b"),
+        ("a\u00a0b\u3000c", "a\\xa0b\\u3000c"),
+        ("a\u200bb", "a\\u200bb"),
+        ("a\udcffb", "a\\udcffb"),
+    ],
+)
+def test_printable_escapes_separators_and_controls(raw: str, shown: str) -> None:
+    assert printable(raw) == shown
+
+
+ODD = "pkgs/\udcff\u2028é"  # an undecodable byte (surrogateescape) and a line separator
+
+
+def test_undecodable_and_separator_names_give_valid_one_line_output(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", virtual_root_toml(["pkgs/*"]))
+    write(tmp_path / ODD / "pyproject.toml", project_toml("odd"))
+    workspace = load_workspace(tmp_path)
+    graph = build_graph(workspace)
+    result = AffectedResult(
+        affected=(AffectedMember("odd", ODD, (Reason("file", ODD + "/x.py"),)),),
+        all=False,
+        changed_files=(ODD + "/x.py",),
+    )
+    structured = [
+        render_members(workspace, "json"),
+        render_graph(graph, "json"),
+        render_affected(result, "json"),
+        render_affected(result, "matrix"),
+        render_lock_diff(LockDiff(added=(PackageVersion(ODD, "1.0", ("odd",)),)), "json"),
+    ]
+    for out in structured:
+        assert out.isascii()
+    assert json.loads(structured[0]) == [{"name": "odd", "path": ODD}]
+    assert json.loads(structured[3]) == {"include": [{"member": "odd", "path": ODD}]}
+    shown = [
+        render_members(workspace),
+        render_members(workspace, "markdown"),
+        render_graph(graph),
+        render_graph(graph, "mermaid"),
+        render_graph(graph, "dot"),
+        render_affected(result),
+        render_affected(result, "markdown"),
+        render_lock_diff(LockDiff(added=(PackageVersion(ODD, "1.0", ("odd",)),))),
+    ]
+    for out in shown:
+        out.encode("utf-8")  # no lone surrogate left
+        assert "\u2028" not in out
+    assert len(render_members(workspace).split("\n")) == 1
