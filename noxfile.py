@@ -80,7 +80,13 @@ def unit(session: nox.Session) -> None:
     """Unit tests in parallel (xdist) with coverage; integration tests deselected."""
     install_locked(session, "test", extras=ALL_EXTRAS)
     _erase_coverage("unit")
-    args = session.posargs or ["-n", "auto"]
+    # `-n auto` stays with your arguments (`-- --affected-since REF`, `-- -k x`) unless
+    # they choose for xdist themselves: `-n 2`, `--numprocesses`, `-p no:xdist`.
+    posargs = list(session.posargs)
+    own_xdist = any(
+        a.startswith(("-n", "--numprocesses", "-pno:xdist")) or a == "no:xdist" for a in posargs
+    )
+    args = posargs if own_xdist else ["-n", "auto", *posargs]
     # `coverage run` (not pytest-cov) so the pytest11 plugin is measured too; xdist workers
     # are measured through coverage's subprocess patch. fail_under is enforced once, on the
     # combined data, by the `coverage` session.

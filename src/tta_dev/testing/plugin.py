@@ -16,6 +16,7 @@ unknown base, a shallow clone, a file no rule or member claims) everything runs.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -44,6 +45,9 @@ def prometheus_url() -> str:
 
 
 _AFFECTED_NOTE = pytest.StashKey[str]()
+#: Set when ``--affected-since`` deselected every test that was left.
+_EMPTIED = pytest.StashKey[bool]()
+_EMPTIED_OUTPUT = "tta_dev_affected_emptied"  # the same, from an xdist worker
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -85,6 +89,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+        config.stash[_EMPTIED] = not keep
 
 
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
@@ -93,9 +98,24 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """No affected member means nothing to test: that is a success, not "no tests ran"."""
-    if (
-        session.config.getoption("affected_since")
-        and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED
-    ):
+    """No affected member means nothing to test: that is a success, not "no tests ran".
+
+    Only when this plugin deselected the last tests: "no tests ran" for another reason
+    (``-k``, an empty test folder) stays what pytest says. Under xdist the workers
+    collect, so each tells the controller through ``workeroutput``.
+    """
+    config = session.config
+    emptied = config.stash.get(_EMPTIED, False)
+    workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[_EMPTIED_OUTPUT] = emptied
+    if emptied and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         session.exitstatus = pytest.ExitCode.OK
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist, on the controller: a worker finished; note whether it deselected everything."""
+    output: dict[str, Any] = getattr(node, "workeroutput", {})
+    if output.get(_EMPTIED_OUTPUT):
+        node.config.stash[_EMPTIED] = True

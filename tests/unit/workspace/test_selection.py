@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -64,9 +67,11 @@ def project(tmp_path: Path) -> Repo:
     return repo
 
 
-def pytest_run(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
+def pytest_run(
+    repo: Repo, *args: str, xdist: tuple[str, ...] = ("-p", "no:xdist")
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-v", "-p", "no:xdist", *args],
+        [sys.executable, "-m", "pytest", "-v", *xdist, *args],
         cwd=repo.path,
         capture_output=True,
         text=True,
@@ -101,14 +106,32 @@ def test_everything_runs_when_the_change_cannot_be_attributed(project: Repo) -> 
 
 
 @pytest.mark.slow
-def test_nothing_affected_is_success(project: Repo) -> None:
+@pytest.mark.parametrize("xdist", [("-p", "no:xdist"), ("-n", "2")], ids=["serial", "xdist"])
+def test_nothing_affected_is_success(project: Repo, xdist: tuple[str, ...]) -> None:
     (project.path / "tests/test_misc.py").unlink()
     project.commit("no unclaimed tests")
     write(project.path / "docs/index.md", "# docs\n")
-    result = pytest_run(project, "--affected-since", "HEAD")
+    result = pytest_run(project, "--affected-since", "HEAD", xdist=xdist)
     assert result.returncode == 0, result.stdout
     assert ran(result) == set()
-    assert "3 deselected" in result.stdout
+    if xdist[0] == "-p":
+        assert "3 deselected" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("xdist", [("-p", "no:xdist"), ("-n", "2")], ids=["serial", "xdist"])
+def test_no_tests_for_other_reasons_is_still_no_tests(
+    project: Repo, xdist: tuple[str, ...]
+) -> None:
+    """Only the plugin's own deselection turns "no tests ran" into success."""
+    write(project.path / "packages/a/src/a.py", "x = 1\n")
+    by_keyword = pytest_run(project, "--affected-since", "main", "-k", "nothing", xdist=xdist)
+    assert by_keyword.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, by_keyword.stdout
+    if xdist[0] == "-n":
+        return  # the same path under xdist; one slow run is enough
+    write(project.path / "Makefile", "all:\n")  # everything affected, nothing deselected
+    empty = pytest_run(project, "--affected-since", "main", "-k", "nothing", xdist=xdist)
+    assert empty.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, empty.stdout
 
 
 @pytest.mark.slow
@@ -117,3 +140,55 @@ def test_bad_workspace_is_a_usage_error(project: Repo) -> None:
     result = pytest_run(project, "--affected-since", "main")
     assert result.returncode == pytest.ExitCode.USAGE_ERROR
     assert "--affected-since: workspace member folder packages/stray" in result.stderr
+
+
+# -- the unit nox session keeps xdist with --affected-since -----------------------------
+
+
+def load_noxfile(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """This project's noxfile, its sessions registered apart from nox's own registry."""
+    import nox.registry
+
+    monkeypatch.setattr(nox.registry, "_REGISTRY", {})
+    path = Path(__file__).resolve().parents[3] / "noxfile.py"
+    spec = importlib.util.spec_from_file_location("noxfile_under_test", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class FakeSession:
+    def __init__(self, posargs: list[str]) -> None:
+        self.posargs = posargs
+        self.runs: list[tuple[str, ...]] = []
+
+    def run(self, *args: str, **kwargs: Any) -> None:
+        self.runs.append(args)
+
+
+@pytest.mark.parametrize(
+    ("posargs", "xdist"),
+    [
+        ([], ["-n", "auto"]),
+        (["--affected-since", "main"], ["-n", "auto"]),
+        (["-k", "drift", "-x"], ["-n", "auto"]),
+        (["-n", "2", "--affected-since", "main"], []),
+        (["-n0"], []),
+        (["--numprocesses=4"], []),
+        (["--numprocesses", "4"], []),
+        (["-p", "no:xdist", "--affected-since", "main"], []),
+        (["-pno:xdist"], []),
+    ],
+)
+def test_unit_session_keeps_xdist_unless_told(
+    monkeypatch: pytest.MonkeyPatch, posargs: list[str], xdist: list[str]
+) -> None:
+    noxfile = load_noxfile(monkeypatch)
+    monkeypatch.setattr(noxfile, "install_locked", lambda *a, **k: None)
+    monkeypatch.setattr(noxfile, "_erase_coverage", lambda kind: None)
+    session = FakeSession(posargs)
+    noxfile.unit(session)
+    (command,) = session.runs
+    assert list(command[command.index("not integration") + 1 :]) == [*xdist, *posargs]
