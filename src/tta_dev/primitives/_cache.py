@@ -8,12 +8,13 @@ workflow: the cache counts them and passes the call through.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from ._context import WorkflowContext
 from ._core import Primitive
@@ -122,13 +123,59 @@ class MemoryBackend:
 
 
 # Made once: json.dumps with non-default options would build an encoder on every call.
-_KEY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=repr)
+_SCALAR = json.JSONEncoder(separators=(",", ":")).encode
+_STR = json.encoder.encode_basestring_ascii
 
 
 def default_key(data: object) -> str:
-    """A cache key for ``data``: sorted-key JSON, so ``1`` and ``"1"`` differ and equal dicts
-    match whatever their order (objects JSON cannot encode count by their ``repr``)."""
-    return _KEY_ENCODER.encode(data)
+    """A canonical, type-tagged cache key for ``data``.
+
+    Strings, numbers, booleans and ``None`` are JSON (so ``1``, ``1.0``, ``True`` and ``"1"``
+    differ); lists are JSON arrays; tuples, sets, bytes and dicts are tagged JSON objects, a
+    dict as its ``[key, value]`` pairs sorted by their encoding (keys of any type, never
+    stringified; equal dicts match whatever their order), a dataclass instance as its class's
+    qualified name and its fields in order. Anything else raises TypeError (no ``repr``
+    fallback: different objects can share one):
+    pass ``key=`` to cache other inputs.
+    """
+    if type(data) is str:
+        return _STR(data)
+    if type(data) is int:
+        return int.__repr__(data)
+    return _encode(data)
+
+
+def _encode(obj: object) -> str:
+    if obj is None or isinstance(obj, (str, int, float)):  # bool is an int
+        return _SCALAR(obj)
+    if isinstance(obj, list):
+        return "[" + ",".join(map(_encode, cast("list[object]", obj))) + "]"
+    if isinstance(obj, dict):
+        items = cast("dict[object, object]", obj).items()
+        pairs = sorted(f"[{_encode(k)},{_encode(v)}]" for k, v in items)
+        return '{"dict":[' + ",".join(pairs) + "]}"
+    if isinstance(obj, tuple):
+        return '{"tuple":[' + ",".join(map(_encode, cast("tuple[object, ...]", obj))) + "]}"
+    if isinstance(obj, (set, frozenset)):
+        members = sorted(map(_encode, cast("frozenset[object]", obj)))
+        return '{"set":[' + ",".join(members) + "]}"
+    if isinstance(obj, (bytes, bytearray)):
+        return '{"bytes":"' + bytes(obj).hex() + '"}'
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        kind = type(obj)
+        values = ",".join(
+            f"[{_STR(f.name)},{_encode(getattr(obj, f.name))}]" for f in dataclasses.fields(obj)
+        )
+        return (
+            '{"dataclass":'
+            + _STR(f"{kind.__module__}.{kind.__qualname__}")
+            + ',"fields":['
+            + values
+            + "]}"
+        )
+    raise TypeError(
+        f"default_key cannot encode {type(obj).__qualname__}; pass key= to Cache for such inputs"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +198,10 @@ class Cache(Primitive[In, Out]):
 
     ``key(data)`` makes the key (``default_key`` unless given), prefixed with ``namespace``
     (the primitive's name by default) so caches can share a backend. ``ttl`` is in seconds.
-    Concurrent misses for one key compute once (single-flight). ``None`` is cached like any
-    value. A failing backend counts an error and the call passes through to ``primitive``.
+    Concurrent calls for one key look up and compute once (single-flight: a call registers
+    before its backend lookup, and calls arriving meanwhile wait for its outcome, hit or
+    computed value or error; ``coalesced`` counts them). ``None`` is cached like any value.
+    A failing backend counts an error and the call passes through to ``primitive``.
     """
 
     def __init__(
@@ -173,7 +222,7 @@ class Cache(Primitive[In, Out]):
         self.backend: CacheBackend = MemoryBackend() if backend is None else backend
         self._key = key
         self._prefix = f"{primitive.name if namespace is None else namespace}:"
-        self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._inflight: dict[str, asyncio.Future[tuple[bool, Any]] | None] = {}
         self.hits = 0
         self.misses = 0
         self.errors = 0
@@ -189,48 +238,65 @@ class Cache(Primitive[In, Out]):
 
     async def _run(self, data: In, context: WorkflowContext) -> Out:
         key = self._prefix + self._key(data)
-        try:
-            found, value = await self.backend.get(key)
-        except Exception:
-            self.errors += 1
-            if _lookup_observer is not None:
-                _lookup_observer(self, "error")
-        else:
-            if found:
-                self.hits += 1
-                return value
-            if _lookup_observer is not None:
-                _lookup_observer(self, "miss")
-        self.misses += 1
-        while (pending := self._inflight.get(key)) is not None:
+        inflight = self._inflight
+        while key in inflight:
+            # Another call is looking this key up or computing it: wait for its outcome.
+            pending = inflight[key]
+            if pending is None:  # the first to wait makes the future the leader resolves
+                pending = inflight[key] = asyncio.get_running_loop().create_future()
             self.coalesced += 1
             try:
-                return await asyncio.shield(pending)
+                hit, value = await asyncio.shield(pending)
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if not pending.cancelled() or (task is not None and task.cancelling()):
                     raise
-                # The computing call was cancelled, not this one: take over.
-        return await self._compute(key, data, context)
-
-    async def _compute(self, key: str, data: In, context: WorkflowContext) -> Out:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+                continue  # the leading call was cancelled, not this one: take over
+            if hit:
+                self.hits += 1
+            else:
+                self.misses += 1
+                if _lookup_observer is not None:
+                    _lookup_observer(self, "miss")
+            return value
+        # This call leads: registered before the lookup, so a call arriving while the backend
+        # is awaited waits instead of computing again. No future until someone waits.
+        inflight[key] = None
         try:
             try:
-                value = await self.primitive.execute(data, context)
-            except asyncio.CancelledError:
-                future.cancel()
-                raise
-            except BaseException as exc:
-                future.set_exception(exc)
-                future.exception()  # retrieved: no "never retrieved" log if nobody waits
-                raise
-            future.set_result(value)
-            try:
-                await self.backend.set(key, value, self.ttl)
+                found, value = await self.backend.get(key)
             except Exception:
                 self.errors += 1
-            return value
+                if _lookup_observer is not None:
+                    _lookup_observer(self, "error")
+            else:
+                if found:
+                    self.hits += 1
+                    if (waiting := inflight.pop(key)) is not None:
+                        waiting.set_result((True, value))
+                    return value
+                if _lookup_observer is not None:
+                    _lookup_observer(self, "miss")
+            self.misses += 1
+            value = await self.primitive.execute(data, context)
+        except BaseException as exc:
+            if (waiting := inflight.pop(key, None)) is not None:
+                if isinstance(exc, asyncio.CancelledError):
+                    waiting.cancel()  # a waiter takes over
+                else:
+                    waiting.set_exception(exc)
+                    waiting.exception()  # retrieved: no "never retrieved" log
+            raise
+        # Resolved now; the key stays registered until the value is stored, so a call
+        # arriving meanwhile takes it from the future instead of missing in the backend.
+        done = inflight[key]
+        if done is None:
+            done = inflight[key] = asyncio.get_running_loop().create_future()
+        done.set_result((False, value))
+        try:
+            await self.backend.set(key, value, self.ttl)
+        except Exception:
+            self.errors += 1
         finally:
-            del self._inflight[key]
+            del inflight[key]
+        return value

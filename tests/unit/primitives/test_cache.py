@@ -1,11 +1,20 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tta_dev.primitives import Cache, CacheStats, MemoryBackend, WorkflowContext, default_key, step
+from tta_dev.primitives import (
+    Cache,
+    CacheStats,
+    LLMRequest,
+    MemoryBackend,
+    WorkflowContext,
+    default_key,
+    step,
+)
 from tta_dev.testing import MockPrimitive
 
 
@@ -73,7 +82,71 @@ def test_default_key_is_stable_for_equal_data() -> None:
     assert default_key("text") == '"text"'
     assert default_key({"b": 1, "a": [1, 2]}) == default_key({"a": [1, 2], "b": 1})
     assert default_key(1) != default_key("1")
-    assert default_key({1, 2}) == repr({1, 2}).join(['"', '"'])  # JSON-less data by repr
+    assert default_key({1, 2}) == default_key({2, 1})
+    assert default_key(frozenset({"x", 3})) == default_key(frozenset({3, "x"}))
+    assert default_key({1: "a", "b": 2}) == default_key({"b": 2, 1: "a"})
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ({1: "a"}, {"1": "a"}),
+        ({True: 0}, {"true": 0}),
+        ({None: 0}, {"null": 0}),
+        ({1.5: 0}, {"1.5": 0}),
+        ((1, 2), [1, 2]),
+        ({1, 2}, [1, 2]),
+        (b"ab", "ab"),
+        (1, 1.0),
+        (True, 1),
+        ("[1]", [1]),
+    ],
+)
+def test_default_key_tells_different_types_apart(one: object, other: object) -> None:
+    assert default_key(one) != default_key(other)
+
+
+def test_default_key_encodes_dataclasses_by_type_and_fields() -> None:
+    assert default_key(LLMRequest("hi")) == default_key(LLMRequest("hi"))
+    assert default_key(LLMRequest("hi")) != default_key(LLMRequest("hi", model="m"))
+
+    @dataclass
+    class Other:
+        prompt: str
+        model: str | None = None
+        system: str | None = None
+        max_tokens: int = 256
+        temperature: float = 0.0
+
+    assert default_key(Other("hi")) != default_key(LLMRequest("hi"))
+
+
+def test_default_key_refuses_what_it_cannot_encode() -> None:
+    class Opaque:
+        def __repr__(self) -> str:
+            return "same"
+
+    with pytest.raises(TypeError, match="Opaque"):
+        default_key(Opaque())  # no repr fallback: equal reprs would share a key
+    with pytest.raises(TypeError, match="Opaque"):
+        default_key({"nested": [Opaque()]})
+
+
+async def test_a_mixed_key_dict_is_cached_by_content() -> None:
+    inner = MockPrimitive("m", return_value="v")
+    cache = Cache(inner)
+    assert await cache.execute({1: "a", "b": 2}) == "v"
+    assert await cache.execute({"b": 2, 1: "a"}) == "v"
+    assert inner.call_count == 1
+
+
+async def test_inputs_that_json_would_merge_get_their_own_results() -> None:
+    def key_type(d: dict[object, str]) -> str:
+        return type(next(iter(d))).__name__
+
+    cache = Cache(step(key_type))
+    assert await cache.execute({1: "a"}) == "int"
+    assert await cache.execute({"1": "a"}) == "str"
 
 
 async def test_ttl_expires_entries() -> None:
@@ -118,6 +191,78 @@ async def test_concurrent_misses_compute_once() -> None:
     assert results == ["v"] * 10
     assert inner.call_count == 1
     assert cache.misses == 10 and cache.coalesced == 9  # noqa: PT018
+
+
+class SlowBackend(MemoryBackend):
+    """A MemoryBackend whose get really waits, as a network or disk store does."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def get(self, key: str) -> tuple[bool, Any]:
+        await asyncio.sleep(self.delay)
+        return await super().get(key)
+
+
+async def test_single_flight_holds_while_the_backend_lookup_awaits() -> None:
+    inner = MockPrimitive("slow", return_value="v", delay=0.001)
+    cache = Cache(inner, backend=SlowBackend(0.01), namespace="t")
+    first = asyncio.create_task(cache.execute("k"))
+    await asyncio.sleep(0.005)  # the first lookup is still waiting on the backend
+    second = asyncio.create_task(cache.execute("k"))
+    assert await asyncio.gather(first, second) == ["v", "v"]
+    assert inner.call_count == 1
+    assert cache.stats == CacheStats(hits=0, misses=2, errors=0, coalesced=1)
+
+
+async def test_a_call_joining_a_lookup_that_hits_counts_a_hit() -> None:
+    backend = SlowBackend(0.01)
+    await backend.set("t:" + default_key("k"), "stored", None)
+    inner = MockPrimitive("never")
+    cache = Cache(inner, backend=backend, namespace="t")
+    results = await asyncio.gather(*(cache.execute("k") for _ in range(3)))
+    assert results == ["stored"] * 3
+    assert inner.call_count == 0
+    assert cache.stats == CacheStats(hits=3, misses=0, errors=0, coalesced=2)
+
+
+async def test_a_failing_lookup_leader_still_computes_once_for_all() -> None:
+    class SlowBroken(BrokenBackend):
+        async def get(self, key: str) -> tuple[bool, Any]:
+            await asyncio.sleep(0.01)
+            raise ConnectionError("down")
+
+    inner = MockPrimitive("m", return_value="v", delay=0.001)
+    cache = Cache(inner, backend=SlowBroken(), namespace="t")
+    assert await asyncio.gather(*(cache.execute("k") for _ in range(3))) == ["v"] * 3
+    assert inner.call_count == 1
+    assert cache.errors == 2  # one get, one set
+
+
+async def test_waiters_of_a_lookup_share_the_computation_failure() -> None:
+    inner = MockPrimitive("bad", side_effect=ValueError("nope"))
+    cache = Cache(inner, backend=SlowBackend(0.01), namespace="t")
+    results = await asyncio.gather(*(cache.execute("k") for _ in range(3)), return_exceptions=True)
+    assert all(isinstance(r, ValueError) for r in results)
+    assert inner.call_count == 1
+    assert not cache._inflight  # pyright: ignore[reportPrivateUsage]
+
+
+async def test_cancelling_the_leader_during_its_lookup_hands_over_to_a_waiter() -> None:
+    inner = MockPrimitive("m", return_value="v")
+    cache = Cache(inner, backend=SlowBackend(0.01), namespace="t")
+    leader = asyncio.create_task(cache.execute("k"))
+    await asyncio.sleep(0)  # the leader waits on the backend
+    waiter = asyncio.create_task(cache.execute("k"))
+    await asyncio.sleep(0)
+    assert cache.coalesced == 1
+    leader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leader
+    assert await asyncio.wait_for(waiter, 5) == "v"  # took over instead of hanging
+    assert inner.call_count == 1
+    assert not cache._inflight  # pyright: ignore[reportPrivateUsage]
 
 
 async def test_concurrent_misses_share_the_failure() -> None:
