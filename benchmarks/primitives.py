@@ -62,7 +62,7 @@ def make_cases() -> dict[str, Bench]:
     prim = Noop()
     retried = Retry(prim)
     timed = Timeout(prim, 60)
-    cached = Cache(Noop(), backend=MemoryBackend())
+    cached = Cache(Noop(), backend=MemoryBackend(), namespace="bench")
     lcel = RunnableLambda(noop)
     for _ in range(9):
         lcel = lcel | RunnableLambda(noop)  # type: ignore[assignment]

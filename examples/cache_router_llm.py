@@ -54,6 +54,7 @@ async def run(provider: LLMProvider) -> None:
         key=lambda request: f"{request.prompt}|{request.max_tokens}",
         ttl=3600,
         backend=MemoryBackend(max_entries=1000),
+        namespace="answers",
     )
     prompts = [
         "What is the capital of France?",

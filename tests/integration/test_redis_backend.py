@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +20,15 @@ from tta_dev.testing import MockPrimitive
 async def test_cache_round_trip_on_shared_redis(redis_url: str) -> None:
     backend = RedisBackend(redis_url, prefix=f"tta-test:{uuid.uuid4().hex}:")
     inner = MockPrimitive("lookup", side_effect=lambda q: {"q": q, "n": None})
-    cache = Cache(inner, backend=backend, ttl=60)
+    cache = Cache(inner, backend=backend, ttl=60, namespace="lookup")
     try:
         assert await cache.execute("a") == {"q": "a", "n": None}
         assert await cache.execute("a") == {"q": "a", "n": None}
         assert inner.call_count == 1
         assert (cache.hits, cache.misses, cache.errors) == (1, 1, 0)
-        none_cache = Cache(MockPrimitive("none", return_value=None), backend=backend)
+        none_cache = Cache(
+            MockPrimitive("none", return_value=None), backend=backend, namespace="none"
+        )
         await none_cache.execute("x")
         await none_cache.execute("x")
         assert none_cache.hits == 1
@@ -41,10 +44,18 @@ async def test_cache_round_trip_on_shared_redis(redis_url: str) -> None:
 async def test_ttl_expires_in_redis(redis_url: str) -> None:
     backend = RedisBackend(redis_url, prefix=f"tta-test:{uuid.uuid4().hex}:")
     try:
-        await backend.set("k", [1, 2], 1.0)
+        await backend.set("k", [1, 2], 5.0)
+        # Read back at once: a 5 s TTL leaves room for a slow machine; Redis holds the TTL.
         assert await backend.get("k") == (True, [1, 2])
-        await asyncio.sleep(1.5)
-        assert await backend.get("k") == (False, None)
+        assert 0 < await backend.client.pttl(backend.prefix + "k") <= 5_000
+        deadline = time.monotonic() + 15  # past the TTL, bounded
+        found: tuple[bool, object] = (True, None)
+        for _ in range(60):
+            found = await backend.get("k")
+            if found == (False, None) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.25)
+        assert found == (False, None)
     finally:
         await backend.aclose()
 
@@ -52,7 +63,7 @@ async def test_ttl_expires_in_redis(redis_url: str) -> None:
 async def test_concurrent_misses_compute_once_with_redis(redis_url: str) -> None:
     backend = RedisBackend(redis_url, prefix=f"tta-test:{uuid.uuid4().hex}:")
     inner = MockPrimitive("slow", return_value="v", delay=0.05)
-    cache = Cache(inner, backend=backend)
+    cache = Cache(inner, backend=backend, namespace="slow")
     try:
         assert await asyncio.gather(*(cache.execute("k") for _ in range(20))) == ["v"] * 20
         assert inner.call_count == 1
@@ -112,7 +123,7 @@ async def test_redis_going_away_and_coming_back(private_redis: PrivateRedis) -> 
         computed.append(x)
         return x * x
 
-    cache = Cache(step(square), backend=backend)
+    cache = Cache(step(square), backend=backend, namespace="square")
     workflow = Map(cache, limit=4)
     ctx = WorkflowContext("redis-outage")
     try:

@@ -196,8 +196,10 @@ class CacheStats:
 class Cache(Primitive[In, Out]):
     """Return ``primitive``'s remembered result for the same key, or compute and remember it.
 
-    ``key(data)`` makes the key (``default_key`` unless given), prefixed with ``namespace``
-    (the primitive's name by default) so caches can share a backend. ``ttl`` is in seconds.
+    ``key(data)`` makes the key (``default_key`` unless given), prefixed with ``namespace``.
+    Caches sharing a backend need different namespaces: pass ``namespace=`` with ``backend=``
+    (the default, the primitive's name, is the same for every ``Cache(a >> b)`` or lambda
+    step; it is meant for the private MemoryBackend). ``ttl`` is in seconds.
     Concurrent calls for one key look up and compute once (single-flight: a call registers
     before its backend lookup, and calls arriving meanwhile wait for its outcome, hit or
     computed value or error; ``coalesced`` counts them). ``None`` is cached like any value.

@@ -72,8 +72,8 @@ async def test_key_function_and_namespace() -> None:
 
 async def test_two_caches_on_one_backend_do_not_collide() -> None:
     backend = MemoryBackend()
-    a = Cache(MockPrimitive("a", return_value="A"), backend=backend)
-    b = Cache(MockPrimitive("b", return_value="B"), backend=backend)
+    a = Cache(MockPrimitive("a", return_value="A"), backend=backend, namespace="a")
+    b = Cache(MockPrimitive("b", return_value="B"), backend=backend, namespace="b")
     assert await a.execute("k") == "A"
     assert await b.execute("k") == "B"
 
@@ -152,7 +152,7 @@ async def test_inputs_that_json_would_merge_get_their_own_results() -> None:
 async def test_ttl_expires_entries() -> None:
     clock = Clock()
     inner = MockPrimitive("m", side_effect=lambda x: x * 2)
-    cache = Cache(inner, ttl=10, backend=MemoryBackend(clock=clock))
+    cache = Cache(inner, ttl=10, backend=MemoryBackend(clock=clock), namespace="t")
     await cache.execute(1)
     clock.now = 9.9
     await cache.execute(1)
@@ -337,7 +337,7 @@ async def test_cancelled_waiter_does_not_disturb_the_computation() -> None:
 
 async def test_broken_backend_degrades_to_pass_through() -> None:
     inner = MockPrimitive("m", return_value="v")
-    cache = Cache(inner, backend=BrokenBackend())
+    cache = Cache(inner, backend=BrokenBackend(), namespace="t")
     ctx = WorkflowContext()
     assert await cache.execute("k", ctx) == "v"
     assert await cache.execute("k", ctx) == "v"

@@ -127,8 +127,8 @@ async def test_failed_write_leaves_no_temporary_file(tmp_path: Path) -> None:
 
 async def test_cache_on_disk_survives_a_new_backend_instance(tmp_path: Path) -> None:
     inner = MockPrimitive("m", return_value=[1, 2, 3])
-    await Cache(inner, backend=DiskBackend(tmp_path)).execute("q")
-    again = Cache(inner, backend=DiskBackend(tmp_path))
+    await Cache(inner, backend=DiskBackend(tmp_path), namespace="n").execute("q")
+    again = Cache(inner, backend=DiskBackend(tmp_path), namespace="n")
     assert await again.execute("q") == [1, 2, 3]
     assert inner.call_count == 1
     assert again.hits == 1

@@ -81,7 +81,7 @@ async def test_unreachable_redis_degrades_to_pass_through() -> None:
     port = find_free_port()  # nothing listens there
     backend = RedisBackend(f"redis://127.0.0.1:{port}/0", connect_timeout=0.5)
     inner = MockPrimitive("m", return_value="computed")
-    cache = Cache(inner, backend=backend)
+    cache = Cache(inner, backend=backend, namespace="t")
     try:
         assert await cache.execute("k") == "computed"
         assert await cache.execute("k") == "computed"
