@@ -263,8 +263,9 @@ def rows(m: dict[str, float]) -> list[Row]:
 def render(table: list[Row]) -> str:
     header = ("case", "median µs", "compared with", "result", "target", "met")
     lines = [
-        (r.case, f"{r.median_us:.3f}", r.compared_with, r.result, r.target,
-         "" if r.met is None else ("yes" if r.met else "NO"))
+        tuple(cell.replace("|", "\\|") for cell in (  # a bare | would split the Markdown cell
+            r.case, f"{r.median_us:.3f}", r.compared_with, r.result, r.target,
+            "" if r.met is None else ("yes" if r.met else "NO")))
         for r in table
     ]  # fmt: skip
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]

@@ -199,8 +199,10 @@ async def run_indexed(
 ) -> list[Any]:
     """Run ``call(i)`` for ``i in range(count)``, results in index order.
 
-    At most ``limit`` (>= 1, callers check) at once (``None``: all at once). Unless ``return_exceptions``, the first
-    failure cancels everything still running and is raised; with it, errors are collected.
+    At most ``limit`` (>= 1, callers check) at once (``None``: all at once). Unless
+    ``return_exceptions``, the first failure cancels everything still running and is raised;
+    with it, errors are collected, a CancelledError a call raised itself included (with or
+    without ``limit``).
     """
     if limit is None or limit >= count:
         coros = [call(i) for i in range(count)]
@@ -216,6 +218,13 @@ async def run_indexed(
                 try:
                     results[i] = await call(i)
                 except Exception as exc:
+                    results[i] = exc
+                except asyncio.CancelledError as exc:
+                    # A branch that raised CancelledError itself is collected, as gather does
+                    # without a limit; cancelling this call still cancels it.
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise
                     results[i] = exc
             else:
                 results[i] = await call(i)

@@ -32,14 +32,20 @@ class DiskBackend:
     Each write goes to a temporary file in the same folder and is renamed into place, so a
     reader in any process sees a whole old entry or a whole new one. Every entry carries a
     SHA-256 of its body and its key; an entry that fails either check (or cannot be decoded)
-    is a miss and is counted in ``corrupt``. The folder is created on the first write. File
+    is a miss and is counted in ``corrupt``. An expired entry is removed when read, unless
+    it was replaced after the read. The folder (made absolute when the backend is made) is
+    created on the first write. File
     work runs in a thread so the event loop never blocks on the disk.
     """
 
     def __init__(
         self, directory: str | os.PathLike[str] | None = None, *, serializer: Serializer = JSON
     ) -> None:
-        self.directory = Path(directory) if directory is not None else default_cache_dir()
+        # Absolute now: a relative folder means the one under the cwd at construction, not
+        # whatever the cwd is at each later call. Nothing is created until the first write.
+        self.directory = (
+            Path(directory) if directory is not None else default_cache_dir()
+        ).absolute()
         self.serializer = serializer
         self.corrupt = 0
 
@@ -63,7 +69,9 @@ class DiskBackend:
         """Blocking ``get`` (for threads and other processes)."""
         path = self.path_for(key)
         try:
-            raw = path.read_bytes()
+            with path.open("rb") as fh:
+                raw = fh.read()
+                read = os.fstat(fh.fileno())
         except FileNotFoundError:
             return MISS
         entry = self._decode(raw, key)
@@ -72,7 +80,7 @@ class DiskBackend:
             return MISS
         expires, value = entry
         if expires is not None and time.time() >= expires:
-            self._unlink(path)
+            self._unlink_if_unchanged(path, read)
             return MISS
         return True, value
 
@@ -119,6 +127,18 @@ class DiskBackend:
             return (None if expires is None else float(expires)), value
         except (ValueError, KeyError, TypeError):
             return None
+
+    @staticmethod
+    def _unlink_if_unchanged(path: Path, read: os.stat_result) -> None:
+        """Remove the expired file just read, unless another writer has replaced it since
+        (every write renames a new file into place, so a replaced entry is another file)."""
+        try:
+            now = os.stat(path)
+        except FileNotFoundError:
+            return
+        same = (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns)
+        if same == (read.st_dev, read.st_ino, read.st_size, read.st_mtime_ns):
+            DiskBackend._unlink(path)
 
     @staticmethod
     def _unlink(path: Path) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import os
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,32 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def _shown(url: str) -> str:
+    """``url`` fit to show: without ``user:pass@``, query and fragment, which may hold keys."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+class _ShownUrls(logging.Filter):
+    """Rewrites the URLs in httpx's log records (``HTTP Request: POST <url>``) as ``_shown``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and any(type(a).__module__.startswith("httpx") for a in args):
+            record.args = tuple(
+                _shown(str(a)) if type(a).__module__.startswith("httpx") else a for a in args
+            )
+        return True
+
+
+def _redact_httpx_logs() -> None:
+    """Install ``_ShownUrls`` on the httpx logger once (when a base URL holds secrets)."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _ShownUrls) for f in logger.filters):
+        logger.addFilter(_ShownUrls())
+
+
 class OpenAICompatibleProvider:
     """POST ``{base_url}/chat/completions`` the way OpenAI's API (and many others) take it.
 
@@ -42,7 +70,9 @@ class OpenAICompatibleProvider:
     ``$OPENAI_API_KEY``; without a key no Authorization header is sent (local servers).
     429 and 5xx responses and transport errors are retried up to ``max_retries`` times,
     waiting what ``Retry-After`` asks (capped at ``max_wait``) or an exponential backoff.
-    The key is never part of a repr, a log line or an error message.
+    The key is never part of a repr, a log line or an error message, nor are credentials or
+    a query in ``base_url`` (``user:pass@``, ``?api-key=``): they are sent, and ``base_url``,
+    the repr, errors and httpx's request log show the URL without them.
     """
 
     def __init__(
@@ -58,7 +88,15 @@ class OpenAICompatibleProvider:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-        self.base_url = url.rstrip("/")
+        parts = urllib.parse.urlsplit(url)
+        path = parts.path.rstrip("/")
+        # Sent as given (user:pass@ and ?api-key=... included), shown without them.
+        self._endpoint = urllib.parse.urlunsplit(
+            (parts.scheme, parts.netloc, path + "/chat/completions", parts.query, "")
+        )
+        self.base_url = _shown(url)
+        if self._endpoint != _shown(self._endpoint):
+            _redact_httpx_logs()
         self._api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self.timeout = timeout
         self.max_retries = max_retries
@@ -108,7 +146,8 @@ class OpenAICompatibleProvider:
             "temperature": request.temperature,
         }
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-        url = f"{self.base_url}/chat/completions"
+        url = self._endpoint
+        shown = _shown(url)
         client = self._http()
         attempt = 0
         while True:
@@ -117,7 +156,7 @@ class OpenAICompatibleProvider:
             except httpx.TransportError as exc:
                 if attempt >= self.max_retries:
                     raise LLMError(
-                        f"POST {url} failed after {attempt + 1} attempt(s): {type(exc).__name__}"
+                        f"POST {shown} failed after {attempt + 1} attempt(s): {type(exc).__name__}"
                     ) from None
                 wait = self.backoff * 2**attempt
             else:
@@ -126,7 +165,7 @@ class OpenAICompatibleProvider:
                     return self._parse(response, request.model)
                 if status not in _RETRY_STATUSES or attempt >= self.max_retries:
                     raise LLMError(
-                        f"POST {url} returned HTTP {status}: {response.text[:200]}",
+                        f"POST {shown} returned HTTP {status}: {response.text[:200]}",
                         status_code=status,
                     )
                 wait = retry_after_seconds(response.headers.get("retry-after"))

@@ -193,6 +193,42 @@ async def test_parallel_limit_with_return_exceptions() -> None:
     assert await p.execute(0) == [1, err, 3]
 
 
+@pytest.mark.parametrize("limit", [None, 2])
+async def test_a_branch_raising_cancelled_error_is_collected_with_or_without_limit(
+    limit: int | None,
+) -> None:
+    async def cancels(x: int) -> int:
+        raise asyncio.CancelledError
+
+    p = Parallel(
+        MockPrimitive("a", return_value=1),
+        step(cancels),
+        MockPrimitive("c", return_value=3, delay=0.001),
+        limit=limit,
+        return_exceptions=True,
+    )
+    results = await p.execute(0)
+    assert results[0] == 1 and results[2] == 3  # noqa: PT018
+    assert isinstance(results[1], asyncio.CancelledError)
+
+
+@pytest.mark.parametrize("limit", [None, 2])
+async def test_cancelling_a_collecting_parallel_still_cancels_it(limit: int | None) -> None:
+    started = asyncio.Event()
+
+    async def forever(x: int) -> int:
+        started.set()
+        await asyncio.Event().wait()
+        return x
+
+    p = Parallel(step(forever), step(forever), step(forever), limit=limit, return_exceptions=True)
+    task = asyncio.create_task(p.execute(0))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 async def test_parallel_limit_failure_cancels_running_branches() -> None:
     cancelled: list[int] = []
 

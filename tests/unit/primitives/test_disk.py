@@ -26,6 +26,43 @@ def test_default_location_is_the_active_virtual_environment(
     assert default_cache_dir() == Path(".venv/cache")
 
 
+async def test_the_default_folder_is_fixed_when_the_backend_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    monkeypatch.chdir(tmp_path / "first")
+    backend = DiskBackend()
+    assert backend.directory == tmp_path / "first" / ".venv" / "cache"
+    assert not (tmp_path / "first" / ".venv").exists()  # still made on the first write only
+    monkeypatch.chdir(tmp_path / "second")
+    await backend.set("k", 1, None)
+    assert await backend.get("k") == (True, 1)
+    assert backend.path_for("k").parent == tmp_path / "first" / ".venv" / "cache"
+    assert not (tmp_path / "second" / ".venv").exists()
+
+
+async def test_an_expired_read_never_removes_a_fresh_entry_written_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader, writer = DiskBackend(tmp_path), DiskBackend(tmp_path)
+    now = [1000.0]
+    monkeypatch.setattr("tta_dev.primitives._disk.time.time", lambda: now[0])
+    await writer.set("k", "old", 5)
+    now[0] = 1010.0
+    decode = reader._decode  # pyright: ignore[reportPrivateUsage]
+
+    def decode_then_race(raw: bytes, key: str) -> tuple[float | None, object] | None:
+        entry = decode(raw, key)
+        writer.set_sync(key, "fresh", 60)  # another process writes between read and cleanup
+        return entry
+
+    monkeypatch.setattr(reader, "_decode", decode_then_race)
+    assert await reader.get("k") == (False, None)  # what it read had expired
+    assert await writer.get("k") == (True, "fresh")  # and the fresh entry is still there
+
+
 async def test_folder_is_made_on_first_write_only(tmp_path: Path) -> None:
     folder = tmp_path / "deep" / "cache"
     backend = DiskBackend(folder)

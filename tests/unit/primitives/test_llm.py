@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -185,6 +186,26 @@ async def test_gives_up_after_max_retries_without_leaking_the_key(server: FakeSe
     assert info.value.status_code == 500
     assert "sk-test-secret" not in str(info.value)
     assert len(server.requests) == 3
+
+
+async def test_secrets_in_the_base_url_stay_out_of_repr_errors_and_logs(
+    server: FakeServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret_url = server.url.replace("://", "://user:pw-secret@") + "/?api-key=q-secret"
+    server.replies += [Reply(500, {"error": "down"}) for _ in range(2)]
+    provider = OpenAICompatibleProvider(
+        base_url=secret_url, api_key="sk-secret", max_retries=1, sleep=Sleeps(), trust_env=False
+    )
+    async with provider:
+        with pytest.raises(LLMError) as info:
+            await provider.complete(LLMRequest("x", model="m"))
+    assert server.requests[0]["path"] == "/v1/chat/completions?api-key=q-secret"  # still sent
+    assert provider.base_url == server.url
+    shown = [repr(provider), str(provider.base_url), str(info.value), caplog.text]
+    for secret in ("pw-secret", "q-secret", "sk-secret"):
+        assert not [text for text in shown if secret in text], secret
+    assert "HTTP Request: POST" in caplog.text  # httpx did log, without the secrets
 
 
 async def test_client_errors_are_not_retried(server: FakeServer) -> None:
