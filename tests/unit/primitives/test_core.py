@@ -377,3 +377,85 @@ async def test_a_failure_inside_a_short_chain_propagates_and_stops_it() -> None:
     with pytest.raises(Boom, match="mid"):
         await chain.execute(0)
     after.assert_not_called()
+
+
+# --- the generated straight-line run and the plain loop behave alike ----------------------
+
+
+class _Boom(Exception):
+    pass
+
+
+def _chain_for(
+    plain_loop: bool, monkeypatch: pytest.MonkeyPatch, *steps: Any
+) -> Sequential[Any, Any]:
+    if plain_loop:
+        monkeypatch.setattr("tta_dev.primitives._core._UNROLL_MAX", 0)
+    chain = Sequential(*steps)
+    return chain
+
+
+@pytest.mark.parametrize("plain_loop", [False, True])
+async def test_generated_and_loop_runs_give_the_same_results(
+    plain_loop: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[object] = []
+
+    def record(x: int, context: WorkflowContext) -> int:
+        seen.append(context.workflow_id)
+        return x + 1
+
+    chain = _chain_for(plain_loop, monkeypatch, *(step(record) for _ in range(5)))
+    ctx = WorkflowContext("w")
+    assert await chain.execute(0, ctx) == 5
+    assert seen == ["w"] * 5
+    fast = chain._fast  # pyright: ignore[reportPrivateUsage]
+    assert (fast == chain._run) is plain_loop  # pyright: ignore[reportPrivateUsage]
+
+
+@pytest.mark.parametrize("plain_loop", [False, True])
+async def test_generated_and_loop_runs_raise_alike_and_stop(
+    plain_loop: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    after = MockPrimitive("after")
+    err = _Boom("third")
+    chain = _chain_for(
+        plain_loop,
+        monkeypatch,
+        MockPrimitive("a", return_value=1),
+        MockPrimitive("b", return_value=2),
+        MockPrimitive("c", side_effect=err),
+        after,
+    )
+    with pytest.raises(_Boom) as info:
+        await chain.execute(0)
+    assert info.value is err
+    assert after.call_count == 0
+
+
+@pytest.mark.parametrize("plain_loop", [False, True])
+async def test_generated_and_loop_runs_cancel_alike(
+    plain_loop: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = asyncio.Event()
+    cleaned = asyncio.Event()
+
+    async def hang(x: int) -> int:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cleaned.set()
+        return x
+
+    after = MockPrimitive("after")
+    chain = _chain_for(
+        plain_loop, monkeypatch, MockPrimitive("a", return_value=1), step(hang), after
+    )
+    task = asyncio.create_task(chain.execute(0))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert cleaned.is_set()
+    assert after.call_count == 0
