@@ -219,6 +219,10 @@ class Cache(Primitive[In, Out]):
         super().__init__(name)
         if ttl is not None and ttl <= 0:
             raise ValueError(f"ttl must be positive, got {ttl}")
+        if backend is not None and namespace is None:
+            raise ValueError(
+                "Cache(backend=...) needs namespace=: caches sharing a backend must not share keys"
+            )
         self.primitive = primitive
         self.ttl = ttl
         self.backend: CacheBackend = MemoryBackend() if backend is None else backend
@@ -239,7 +243,14 @@ class Cache(Primitive[In, Out]):
         return self._prefix + self._key(data)
 
     async def _run(self, data: In, context: WorkflowContext) -> Out:
-        key = self._prefix + self._key(data)
+        try:
+            key = self._prefix + self._key(data)
+        except Exception:
+            # A key that cannot be made is a failed lookup: count it and pass through.
+            self.errors += 1
+            if _lookup_observer is not None:
+                _lookup_observer(self, "error")
+            return await self.primitive.execute(data, context)
         inflight = self._inflight
         while key in inflight:
             # Another call is looking this key up or computing it: wait for its outcome.

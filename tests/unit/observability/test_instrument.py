@@ -197,22 +197,25 @@ class BrokenBackend:
 
 
 async def test_a_failing_backend_counts_an_error_request(traced: Traced) -> None:
-    cache = Cache(MockPrimitive("compute", return_value=1), backend=BrokenBackend(), name="c")
+    cache = Cache(
+        MockPrimitive("compute", return_value=1), backend=BrokenBackend(), namespace="c", name="c"
+    )
     assert await cache.execute("q") == 1
     assert attrs(traced.one("c"))["tta.cache.result"] == "error"
     assert traced.sample("tta_cache_requests_total", name="c", result="error") == 1
     assert traced.sample("tta_cache_requests_total", name="c", result="miss") == 0
 
 
-async def test_a_key_function_that_fails_is_no_cache_request(traced: Traced) -> None:
+async def test_a_key_function_that_fails_is_an_error_request_and_passes_through(
+    traced: Traced,
+) -> None:
     def bad_key(_data: object) -> str:
         raise TypeError("unhashable here")
 
-    cache = Cache(MockPrimitive("compute"), key=bad_key, name="c")
-    with pytest.raises(TypeError):
-        await cache.execute("q")
-    assert "tta.cache.result" not in attrs(traced.one("c"))
-    for result in ("hit", "miss", "error"):
+    cache = Cache(MockPrimitive("compute", return_value="v"), key=bad_key, name="c")
+    assert await cache.execute("q") == "v"
+    assert traced.sample("tta_cache_requests_total", name="c", result="error") == 1
+    for result in ("hit", "miss"):
         assert traced.sample("tta_cache_requests_total", name="c", result=result) == 0
 
 

@@ -124,7 +124,7 @@ async def test_lookup_observer_hears_misses_and_errors_never_hits() -> None:
             async def clear(self) -> None:  # pragma: no cover
                 return None
 
-        await Cache(step(ident, name="inner"), backend=Broken(), name="b").execute(1)
+        await Cache(step(ident, name="inner"), backend=Broken(), namespace="b", name="b").execute(1)
     finally:
         assert primitives.set_lookup_observer(previous) is not None
     assert heard == [("c", "miss"), ("b", "error")]

@@ -132,6 +132,25 @@ def test_default_key_refuses_what_it_cannot_encode() -> None:
         default_key({"nested": [Opaque()]})
 
 
+async def test_a_key_that_cannot_be_made_counts_an_error_and_passes_through() -> None:
+    class Opaque:
+        pass
+
+    inner = MockPrimitive("m", return_value="v")
+    cache = Cache(inner)
+    assert await cache.execute(Opaque()) == "v"
+    assert await cache.execute(Opaque()) == "v"
+    assert inner.call_count == 2
+    assert cache.stats == CacheStats(hits=0, misses=0, errors=2, coalesced=0)
+
+
+def test_a_cache_given_a_backend_needs_a_namespace() -> None:
+    with pytest.raises(ValueError, match="namespace="):
+        Cache(MockPrimitive(), backend=MemoryBackend())
+    Cache(MockPrimitive(), backend=MemoryBackend(), namespace="n")
+    Cache(MockPrimitive())  # the private MemoryBackend needs none
+
+
 async def test_a_mixed_key_dict_is_cached_by_content() -> None:
     inner = MockPrimitive("m", return_value="v")
     cache = Cache(inner)
