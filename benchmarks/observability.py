@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
 
+from _table import markdown_table
+
 from tta_dev.primitives import Primitive, Sequential, WorkflowContext
 
 Bench = Callable[[int], Coroutine[Any, Any, None]]
@@ -228,20 +230,14 @@ def rows(off: dict[str, float], on: dict[str, float]) -> list[Row]:
 
 
 def render(table: list[Row]) -> str:
-    header = ("case", "median µs", "compared with", "ratio", "target", "met")
-    lines = [
-        (r.case, f"{r.median_us:.3f}", r.compared_with, r.ratio, r.target,
-         "" if r.met is None else ("yes" if r.met else "NO"))
-        for r in table
-    ]  # fmt: skip
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
-    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
-    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    out += [
-        "| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |"
-        for line in lines
-    ]
-    return "\n".join(out)
+    return markdown_table(
+        ("case", "median µs", "compared with", "ratio", "target", "met"),
+        [
+            (r.case, f"{r.median_us:.3f}", r.compared_with, r.ratio, r.target,
+             "" if r.met is None else ("yes" if r.met else "NO"))
+            for r in table
+        ],
+    )  # fmt: skip
 
 
 def main() -> int:

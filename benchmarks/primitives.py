@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 
+from _table import markdown_table
 from langchain_core.runnables import RunnableLambda
 from tenacity import retry, stop_after_attempt
 
@@ -261,21 +262,14 @@ def rows(m: dict[str, float]) -> list[Row]:
 
 
 def render(table: list[Row]) -> str:
-    header = ("case", "median µs", "compared with", "result", "target", "met")
-    lines = [
-        tuple(cell.replace("|", "\\|") for cell in (  # a bare | would split the Markdown cell
-            r.case, f"{r.median_us:.3f}", r.compared_with, r.result, r.target,
-            "" if r.met is None else ("yes" if r.met else "NO")))
-        for r in table
-    ]  # fmt: skip
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
-    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
-    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    out += [
-        "| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |"
-        for line in lines
-    ]
-    return "\n".join(out)
+    return markdown_table(
+        ("case", "median µs", "compared with", "result", "target", "met"),
+        [
+            (r.case, f"{r.median_us:.3f}", r.compared_with, r.result, r.target,
+             "" if r.met is None else ("yes" if r.met else "NO"))
+            for r in table
+        ],
+    )  # fmt: skip
 
 
 def main() -> int:
