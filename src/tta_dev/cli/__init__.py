@@ -11,9 +11,10 @@ from collections.abc import Sequence
 
 from tta_dev import __version__
 from tta_dev.cli import _devtools, _observability, _workspace
+from tta_dev.errors import TtaDevError
 
 
-class UsageError(Exception):
+class UsageError(TtaDevError):
     """Bad input from the user: reported as one line, exit code 2."""
 
 
@@ -38,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(handler(args))
-    except (UsageError, OSError, ValueError) as exc:
+    except (TtaDevError, OSError, ValueError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"tta-dev: error: {message}", file=sys.stderr)
         return 2

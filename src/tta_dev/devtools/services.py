@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from tta_dev.errors import TtaDevError
+
 __all__ = [
     "SERVICES",
     "ServiceEndpoint",
@@ -44,7 +46,7 @@ __all__ = [
 How = Literal["environment", "local-binary", "docker-compose"]
 
 
-class ServiceUnavailableError(RuntimeError):
+class ServiceUnavailableError(TtaDevError, RuntimeError):
     """A service could not be found or started by any of the supported ways."""
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tta_dev.errors import TtaDevError
+
 __all__ = [
     "CircuitOpenError",
     "FallbackExhausted",
@@ -15,7 +17,7 @@ __all__ = [
 ]
 
 
-class PrimitiveError(Exception):
+class PrimitiveError(TtaDevError):
     """Base class of every error a primitive raises on its own account."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from tta_dev.errors import TtaDevError
 
-class WorkspaceError(ValueError):
+
+class WorkspaceError(TtaDevError, ValueError):
     """The workspace, its lock or a request about it is unusable as given.
 
     The message is one line that says what is wrong and how to fix it; the CLI prints it
