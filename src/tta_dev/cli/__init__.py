@@ -1,38 +1,101 @@
 """The ``tta-dev`` command: one subcommand group per package.
 
 Exit codes: 0 success, 1 a check failed, 2 bad input (one line on stderr, no traceback).
+
+Adding a command group: add one line to ``COMMANDS`` below, ``name: ("module:function",
+"one-line help")``, and write that function in ``tta_dev/cli/_<package>.py``::
+
+    def register(parser: argparse.ArgumentParser) -> None:
+        parser.description = "..."          # optional; the help line is the default
+        parser.add_argument(...)            # or parser.add_subparsers(...) for subcommands
+        parser.set_defaults(handler=_run)   # _run(args) -> exit code
+
+The CLI imports a group's module only when that group is the command (its run or its
+``--help``); ``tta-dev --help`` lists the groups from this table alone. So a group module
+may import its package at the top, but must not make other groups pay for it: keep
+heavy imports (asyncio, OpenTelemetry, httpx, ``importlib.metadata``) inside the module of
+the group that needs them, or inside the handler. ``tta-dev --version`` reads the version
+only when asked. ``tests/unit/cli/test_lazy_imports.py`` holds this.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib import import_module
+from typing import Any, cast
 
-from tta_dev import __version__
-from tta_dev.cli import _devtools, _observability, _workspace
 from tta_dev.errors import TtaDevError
+
+#: Command group -> ("module:function" filling the group's parser, one-line help).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "drift": (
+        "tta_dev.cli._devtools:register",
+        "check that CI, nox sessions and pre-commit hooks agree",
+    ),
+    "workspace": (
+        "tta_dev.cli._workspace:register",
+        "uv workspace: members, graph, affected members, lockfile diff",
+    ),
+    "profile": (
+        "tta_dev.cli._observability:register",
+        "run a workflow instrumented (or read its spans) and show time per primitive",
+    ),
+}
 
 
 class UsageError(TtaDevError):
     """Bad input from the user: reported as one line, exit code 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _LazyVersion(argparse.Action):
+    """``--version`` that reads the installed version (importlib.metadata) only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show the version and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        from tta_dev import __version__
+
+        print(f"{parser.prog} {__version__}")
+        parser.exit()
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser for ``argv``: only the group ``argv`` names is loaded (every group if none)."""
     parser = argparse.ArgumentParser(
         prog="tta-dev", description="tta-dev: uv workspace workflows, checks and automation."
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_LazyVersion)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _devtools.register(sub)
-    _workspace.register(sub)
-    _observability.register(sub)
+    # The top level has no option taking a value, so the first word is the command.
+    chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    for name, (target, help_line) in COMMANDS.items():
+        group = sub.add_parser(name, help=help_line, description=help_line)
+        if name == chosen:
+            _load(target)(group)
     return parser
 
 
+def _load(target: str) -> Callable[[argparse.ArgumentParser], None]:
+    module, _, function = target.partition(":")
+    return cast(
+        "Callable[[argparse.ArgumentParser], None]", getattr(import_module(module), function)
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

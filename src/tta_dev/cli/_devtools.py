@@ -5,15 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 from tta_dev.devtools.consistency import check_drift
 
 
-def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "drift", help="check that CI, nox sessions and pre-commit hooks agree"
-    )
+def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=Path, default=Path("."), help="project root (default: .)")
     parser.add_argument("--format", choices=["text", "json"], default="text")
     parser.set_defaults(handler=_drift)

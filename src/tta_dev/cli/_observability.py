@@ -21,12 +21,8 @@ from pathlib import Path
 from typing import Any, cast
 
 
-def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "profile",
-        help="run a workflow instrumented (or read its spans) and show time per primitive",
-        description="Calls, total and self time per primitive of one run, as a table.",
-    )
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Calls, total and self time per primitive of one run, as a table."
     parser.add_argument(
         "target",
         nargs="?",

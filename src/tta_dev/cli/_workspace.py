@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from tta_dev.workspace import (
     AFFECTED_FORMATS,
@@ -33,12 +32,8 @@ from tta_dev.workspace import (
 )
 
 
-def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "workspace",
-        help="uv workspace: members, graph, affected members, lockfile diff",
-        description="Read the uv workspace the way uv does and answer questions about it.",
-    )
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Read the uv workspace the way uv does and answer questions about it."
     commands = parser.add_subparsers(dest="workspace_command", metavar="SUBCOMMAND")
 
     def usage(_args: argparse.Namespace) -> int:
