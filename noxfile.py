@@ -28,7 +28,7 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["lint", "typecheck", "unit"]
 
-ALL_EXTRAS = ("observability", "otlp", "redis", "llm", "devtools")
+ALL_EXTRAS = ("observability", "otlp", "redis", "llm", "devtools", "automation")
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
 # The other Pythons the classifiers promise; `unit` already runs on the one nox runs with.
