@@ -6,6 +6,16 @@ dataclasses; rendering is separate, and nothing is written to GitHub unless aske
 the ``automation`` extra (httpx); the analysis itself does not.
 """
 
+from tta_dev.automation._codeowners import (
+    CODEOWNERS_LOCATIONS,
+    Codeowners,
+    CodeownersError,
+    CodeownersRule,
+    Owner,
+    find_codeowners,
+    load_codeowners,
+    parse_codeowners,
+)
 from tta_dev.automation._github import (
     DEFAULT_API_URL,
     ISSUE_MARKER,
@@ -25,6 +35,7 @@ from tta_dev.automation._github import (
 )
 
 __all__ = [
+    "CODEOWNERS_LOCATIONS",
     "DEFAULT_API_URL",
     "ISSUE_MARKER",
     "PR_MARKER",
@@ -32,12 +43,19 @@ __all__ = [
     "ActionResult",
     "AddAssignees",
     "AddLabels",
+    "Codeowners",
+    "CodeownersError",
+    "CodeownersRule",
     "GitHubClient",
     "GitHubError",
+    "Owner",
     "RequestReviewers",
     "UpsertComment",
     "apply_actions",
     "describe_action",
+    "find_codeowners",
+    "load_codeowners",
+    "parse_codeowners",
     "run_actions",
     "token_from_env",
 ]
