@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parent.parent
 _KINDS = {"unit": ROOT / "tests" / "unit", "integration": ROOT / "tests" / "integration"}
 

@@ -1,9 +1,21 @@
-"""pytest plugin registered through the ``pytest11`` entry point.
+"""pytest plugin registered through the ``pytest11`` entry point: tta-dev's fixture library.
 
-Fixtures for the real services that integration tests use. The ``integration`` nox session
-resolves the services (environment URL, local binary or docker compose) and passes their
-URLs in ``REDIS_URL`` and ``PROMETHEUS_URL``; run outside it, these tests are skipped with
-the command that provides them.
+Any project that installs ``tta-dev`` gets these fixtures and markers without a
+``conftest.py`` (``uv run pytest --fixtures`` lists them); docs/architecture.md has the
+table of names, scopes and when each skips or errors.
+
+- Workspace: ``uv_workspace_root``, ``uv_venv_path``, ``workspace_packages``, ``uv_lock``,
+  ``installed_packages``, ``ensure_workspace_synced``.
+- Primitives: ``workflow_context``, ``mock_primitive``.
+- Services: ``redis_url``, ``redis_key_prefix``, ``redis_client``, ``prometheus_url``. A
+  service comes from its environment variable (``REDIS_URL``, ``PROMETHEUS_URL``) or is
+  found/started the way the nox sessions do (``tta_dev.devtools.services``, which honours
+  ``TTA_NO_PROVISION=1``). A missing service skips the test with the command that provides
+  it, and **fails** it when ``CI`` is set, so CI never passes having tested nothing.
+- Agentic: ``agentic_workspace`` (a synced temporary copy of the project) and
+  ``feature_branch`` (a git branch in that copy, removed after the test, also on failure).
+- Markers ``unit``, ``integration``, ``slow``; tests under an ``integration/`` folder are
+  marked ``integration``.
 
 ``--affected-since REF`` runs only the tests of the workspace members affected since the
 merge base with REF (``tta_dev.workspace.affected_since``, work tree included). A test
@@ -15,33 +27,299 @@ unknown base, a shallow clone, a file no rule or member claims) everything runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from tta_dev.workspace import WorkspaceError, affected_since, load_workspace, member_for_test
+from tta_dev.testing import _support
 
-_HOW = "run `uv run nox -s integration`, which finds or starts the services"
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from tta_dev.primitives import WorkflowContext
+    from tta_dev.testing.mock import MockPrimitive
+    from tta_dev.workspace import Lockfile, Member, Workspace
+
+_MARKERS = {
+    "unit": "fast, isolated tests (no services, no network)",
+    "integration": "tests that talk to real services (Redis, Prometheus); tests under an"
+    " integration/ folder get it automatically",
+    "slow": "tests that take more than a second or two",
+}
+_HOW = {
+    "redis": "set REDIS_URL, or run `uv run nox -s integration` (it finds or starts Redis)",
+    "prometheus": "set PROMETHEUS_URL, or run `uv run nox -s integration` (it finds or"
+    " starts Prometheus)",
+}
 
 
-def _service_url(var: str) -> str:
-    url = os.environ.get(var, "").strip()
-    if not url:
-        pytest.skip(f"{var} is not set: {_HOW}")
-    return url.rstrip("/")
+def _unavailable(message: str) -> None:
+    """Skip locally (with the fix), fail in CI: a CI run must not pass having skipped."""
+    if _support.in_ci():
+        pytest.fail(f"{message} (CI is set, so this is an error, not a skip)", pytrace=False)
+    pytest.skip(message)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in _MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Tests in a folder named ``integration`` (at any depth) are ``integration`` tests."""
+    try:
+        parts = item.path.parent.relative_to(item.config.rootpath).parts
+    except ValueError:
+        parts = ()
+    if "integration" in parts and item.get_closest_marker("integration") is None:
+        item.add_marker(pytest.mark.integration)
+
+
+# -- workspace -------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    """URL of a real Redis server (from ``REDIS_URL``)."""
-    return _service_url("REDIS_URL")
+def uv_workspace_root(pytestconfig: pytest.Config) -> Path:
+    """The root of the uv workspace (or project) the tests run in, found from pytest's rootdir."""
+    from tta_dev.workspace import WorkspaceError, find_workspace_root
+
+    try:
+        return find_workspace_root(pytestconfig.rootpath)
+    except WorkspaceError as exc:
+        pytest.fail(f"uv_workspace_root: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
-def prometheus_url() -> str:
-    """Base URL of a real Prometheus server (from ``PROMETHEUS_URL``)."""
-    return _service_url("PROMETHEUS_URL")
+def uv_workspace(uv_workspace_root: Path) -> Workspace:
+    """The workspace model (``tta_dev.workspace.Workspace``) of ``uv_workspace_root``."""
+    from tta_dev.workspace import WorkspaceError, load_workspace
+
+    try:
+        return load_workspace(uv_workspace_root)
+    except WorkspaceError as exc:
+        pytest.fail(f"uv_workspace: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def uv_venv_path() -> Path:
+    """The virtual environment the tests run in (``sys.prefix``; ``.venv`` outside one)."""
+    return _support.venv_path()
+
+
+@pytest.fixture(scope="session")
+def workspace_packages(uv_workspace: Workspace) -> tuple[Member, ...]:
+    """Every member of the workspace (root project included), from ``[tool.uv.workspace]``."""
+    return tuple(uv_workspace.members)
+
+
+@pytest.fixture(scope="session")
+def uv_lock(uv_workspace_root: Path) -> Lockfile:
+    """``uv.lock`` of the workspace, parsed (``tta_dev.workspace.Lockfile``); errors if absent."""
+    from tta_dev.workspace import WorkspaceError, read_lock
+
+    path = uv_workspace_root / "uv.lock"
+    if not path.is_file():
+        pytest.fail(f"uv_lock: {path} does not exist: run `uv lock`", pytrace=False)
+    try:
+        return read_lock(path)
+    except WorkspaceError as exc:
+        pytest.fail(f"uv_lock: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def installed_packages() -> Mapping[str, str]:
+    """Normalised distribution name to version in the running environment (``uv pip list``)."""
+    return _support.installed_distributions()
+
+
+@pytest.fixture(scope="session")
+def ensure_workspace_synced(
+    uv_workspace_root: Path, uv_venv_path: Path, request: pytest.FixtureRequest
+) -> _support.SyncCheck:
+    """Fail unless the environment matches ``uv.lock`` (``uv sync --locked --check``).
+
+    Checks only: the lock and the environment are never changed. The failure names the
+    command to run. Extra ``uv sync`` arguments (groups, extras) come from the ini option
+    ``tta_sync_args``.
+    """
+    extra: list[str] = list(request.config.getini("tta_sync_args"))
+    check = _support.check_synced(uv_workspace_root, environment=uv_venv_path, extra_args=extra)
+    if not check.ok:
+        pytest.fail(
+            f"the environment is not in sync with uv.lock ({check.detail}): run `{check.command}`",
+            pytrace=False,
+        )
+    return check
+
+
+# -- primitives ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def workflow_context() -> WorkflowContext:
+    """A fresh ``WorkflowContext`` for one test."""
+    from tta_dev.primitives import WorkflowContext
+
+    return WorkflowContext()
+
+
+@pytest.fixture
+def mock_primitive() -> Callable[..., MockPrimitive]:
+    """A factory of ``MockPrimitive``: ``mock_primitive("llm", return_value=...)``."""
+    from tta_dev.testing.mock import MockPrimitive
+
+    def make(name: str = "mock", **kwargs: Any) -> MockPrimitive:
+        return MockPrimitive(name, **kwargs)
+
+    return make
+
+
+# -- services --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _tta_services() -> Iterator[_Services]:
+    """The services this run found or started; what it started is stopped at the end."""
+    with contextlib.ExitStack() as stack:
+        yield _Services(stack)
+
+
+class _Services:
+    def __init__(self, stack: contextlib.ExitStack) -> None:
+        self.stack = stack
+        self.urls: dict[str, str] = {}
+
+    def url(self, name: str, env_var: str) -> str:
+        url = os.environ.get(env_var, "").strip()
+        if url:
+            return url.rstrip("/")
+        if name not in self.urls:
+            from tta_dev.devtools.services import ServiceUnavailableError, provide_services
+
+            try:
+                endpoints = self.stack.enter_context(provide_services([name]))
+            except ServiceUnavailableError as exc:
+                _unavailable(f"{name} is not available ({exc}); {_HOW[name]}")
+                raise AssertionError("unreachable") from exc  # pragma: no cover
+            self.urls[name] = endpoints[name].url
+        return self.urls[name]
+
+
+@pytest.fixture(scope="session")
+def redis_url(_tta_services: _Services) -> str:
+    """URL of a real Redis: ``REDIS_URL``, else one found or started like the nox sessions do.
+
+    Skips (with the command that provides one) when none can be had; fails when ``CI`` is set.
+    """
+    return _tta_services.url("redis", "REDIS_URL")
+
+
+@pytest.fixture(scope="session")
+def prometheus_url(_tta_services: _Services) -> str:
+    """Base URL of a real Prometheus: ``PROMETHEUS_URL``, else found or started.
+
+    Skips (with the command that provides one) when none can be had; fails when ``CI`` is set.
+    """
+    return _tta_services.url("prometheus", "PROMETHEUS_URL")
+
+
+@pytest.fixture
+def redis_key_prefix(request: pytest.FixtureRequest) -> str:
+    """A key prefix of this test alone (per test and per xdist worker); no glob characters."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return _support.redis_key_prefix(worker, request.node.nodeid)
+
+
+async def _redis_client(redis_url: str, redis_key_prefix: str) -> AsyncIterator[Redis]:
+    try:
+        import redis.asyncio
+    except ImportError:
+        _unavailable("redis_client needs the redis package: uv add 'tta-dev[redis]'")
+        raise AssertionError("unreachable") from None  # pragma: no cover
+    # redis-py's stubs leave kwargs untyped; the client is used through its own API.
+    client: Any = cast(Any, redis.asyncio.Redis).from_url(redis_url)
+    try:
+        yield client
+    finally:
+        # Only this test's keys: never FLUSHALL/FLUSHDB a server others (or you) use.
+        try:
+            keys: list[bytes] = [
+                key async for key in client.scan_iter(match=f"{redis_key_prefix}*", count=500)
+            ]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
+
+
+_redis_client.__doc__ = (
+    "An async Redis client (``redis.asyncio.Redis``) on ``redis_url``.\n\n"
+    "Write keys under ``redis_key_prefix``: they are this test's alone (per test and per"
+    " xdist worker) and are deleted after the test, also when it fails. The server is never"
+    " flushed, so a developer's own data is safe. Needs pytest-asyncio."
+)
+
+
+def _redis_client_fixture() -> Any:
+    """The async fixture through pytest-asyncio, or one that says how to get it."""
+    try:
+        import pytest_asyncio
+    except ImportError:  # pragma: no cover - the project's own runs have pytest-asyncio
+
+        @pytest.fixture(name="redis_client")
+        def missing() -> None:
+            _unavailable("redis_client is async: uv add --group test pytest-asyncio")
+
+        missing.__doc__ = _redis_client.__doc__
+        return missing
+    return pytest_asyncio.fixture(_redis_client, name="redis_client")
+
+
+redis_client = _redis_client_fixture()
+
+
+# -- agentic ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def agentic_workspace(
+    uv_workspace_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> _support.AgenticWorkspace:
+    """A temporary copy of the project (no .venv, .git or caches), a git repo, synced.
+
+    ``uv sync --locked`` builds the copy's own ``.venv``; ``.run(...)`` runs a command in
+    it. Fails with uv's message when the copy cannot be synced.
+    """
+    dest = tmp_path_factory.mktemp("agentic") / uv_workspace_root.name
+    try:
+        return _support.make_agentic_workspace(uv_workspace_root, dest)
+    except (RuntimeError, OSError) as exc:
+        pytest.fail(f"agentic_workspace: {exc}", pytrace=False)
+
+
+@pytest.fixture
+def feature_branch(
+    agentic_workspace: _support.AgenticWorkspace, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A git branch made for this test in ``agentic_workspace`` and checked out.
+
+    After the test (also when it fails) the previous branch is checked out again and the
+    test's branch is deleted.
+    """
+    root = agentic_workspace.root
+    previous = _support.git(root, "rev-parse", "--abbrev-ref", "HEAD")
+    name = "tta-test/" + _support.redis_key_prefix("b", request.node.nodeid).split(":")[-2]
+    _support.git(root, "checkout", "--quiet", "-b", name)
+    try:
+        yield name
+    finally:
+        _support.git(root, "checkout", "--quiet", "--force", previous)
+        _support.git(root, "branch", "--quiet", "-D", name)
 
 
 _AFFECTED_NOTE = pytest.StashKey[str]()
@@ -59,6 +337,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run only the tests of workspace members affected since REF (git); everything"
         " when a change cannot be attributed",
     )
+    parser.addini(
+        "tta_sync_args",
+        type="args",
+        default=[],
+        help="extra `uv sync` arguments (groups, extras) for ensure_workspace_synced",
+    )
 
 
 @pytest.hookimpl(trylast=True)
@@ -67,6 +351,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ref: str | None = config.getoption("affected_since")
     if not ref:
         return
+    from tta_dev.workspace import WorkspaceError, affected_since, load_workspace, member_for_test
+
     try:
         workspace = load_workspace(config.rootpath)
         result = affected_since(workspace, ref)
