@@ -35,12 +35,17 @@ from tta_dev.primitives import (
     Sequential,
     Timeout,
     WorkflowContext,
+    step,
 )
 
 Bench = Callable[[int], Awaitable[None]]
 
 
 async def noop(x: int) -> int:
+    return x
+
+
+def sync_noop(x: int) -> int:
     return x
 
 
@@ -59,6 +64,9 @@ async def tenacity_noop(x: int) -> int:
 def make_cases() -> dict[str, Bench]:
     ctx = WorkflowContext("bench")
     chain = Sequential(*(Noop() for _ in range(10)))
+    steps = Sequential(*(step(noop) for _ in range(10)))
+    steps_inline = Sequential(*(step(sync_noop, inline=True) for _ in range(10)))
+    steps_thread = Sequential(*(step(sync_noop) for _ in range(10)))
     fan = Parallel(*(Noop() for _ in range(10)))
     prim = Noop()
     retried = Retry(prim)
@@ -103,6 +111,29 @@ def make_cases() -> dict[str, Bench]:
         execute = chain.execute
         for _ in range(n):
             await execute(1, ctx)
+
+    async def step10(n: int) -> None:
+        execute = steps.execute
+        for _ in range(n):
+            await execute(1, ctx)
+
+    async def step10_inline(n: int) -> None:
+        execute = steps_inline.execute
+        for _ in range(n):
+            await execute(1, ctx)
+
+    async def step10_thread(n: int) -> None:
+        execute = steps_thread.execute
+        for _ in range(n):
+            await execute(1, ctx)
+
+    async def to_thread10(n: int) -> None:
+        # the hand-written equivalent of the threaded chain: ten awaited asyncio.to_thread
+        to_thread = asyncio.to_thread
+        for _ in range(n):
+            x = 1
+            for _ in range(10):
+                x = await to_thread(sync_noop, x)
 
     async def lcel10(n: int) -> None:
         for _ in range(n):
@@ -165,6 +196,10 @@ def make_cases() -> dict[str, Bench]:
         "direct10": direct10,
         "direct10_inline": direct10_inline,
         "chain10": chain10,
+        "step10": step10,
+        "step10_inline": step10_inline,
+        "step10_thread": step10_thread,
+        "to_thread10": to_thread10,
         "lcel10": lcel10,
         "gather10": gather10,
         "parallel10": parallel10,
@@ -181,7 +216,15 @@ def make_cases() -> dict[str, Bench]:
 
 # Calls per sample: a few milliseconds each, so that a sample is rarely preempted on a busy
 # machine; many samples, in alternating order, and medians.
-CALLS = {"lcel10": 3, "tenacity1": 100, "wait_for1": 300, "gather10": 50, "parallel10": 50}
+CALLS = {
+    "lcel10": 3,
+    "step10_thread": 5,
+    "to_thread10": 5,
+    "tenacity1": 100,
+    "wait_for1": 300,
+    "gather10": 50,
+    "parallel10": 50,
+}
 DEFAULT_CALLS = 2_000
 
 
@@ -225,6 +268,8 @@ class Row:
 
 def rows(m: dict[str, float]) -> list[Row]:
     chain_ratio = m["chain10"] / m["direct10"]
+    step_ratio = m["step10"] / m["direct10"]
+    thread_ratio = m["step10_thread"] / m["to_thread10"]
     lcel_speedup = m["lcel10"] / m["chain10"]
     par_ratio = m["parallel10"] / m["gather10"]
     retry_added = m["retry1"] - m["primitive1"]
@@ -238,6 +283,16 @@ def rows(m: dict[str, float]) -> list[Row]:
             "", "", None),
         Row("10-step >> chain", m["chain10"], "ten inline awaits",
             f"{m['chain10'] / m['direct10_inline']:.2f}x", "", None),
+        Row("10 step(async fn) chain", m["step10"], "ten direct awaits",
+            f"{step_ratio:.2f}x", "<= 1.2x", step_ratio <= 1.2),
+        Row("10 step(sync fn, inline=True) chain", m["step10_inline"], "ten direct awaits",
+            f"{m['step10_inline'] / m['direct10']:.2f}x", "", None),
+        Row("ten awaited asyncio.to_thread", m["to_thread10"], "", "1.00x", "", None),
+        Row("10 step(sync fn) chain (threads)", m["step10_thread"], "ten asyncio.to_thread",
+            f"{thread_ratio:.2f}x", "report", None),
+        Row("10 step(sync fn) chain (threads)", m["step10_thread"], "inline=True chain",
+            f"{(m['step10_thread'] - m['step10_inline']) / 10:+.1f} µs per step", "report",
+            None),
         Row("LCEL 10-RunnableLambda chain", m["lcel10"], "ten direct awaits",
             f"{m['lcel10'] / m['direct10']:.0f}x", "", None),
         Row("10-step >> chain", m["chain10"], "LCEL chain",

@@ -2,9 +2,11 @@
 
 Hot path: ``execute`` is a plain method that returns the primitive's ``_run`` coroutine, so a
 call costs one coroutine, and ``Sequential`` awaits its (flattened) steps' ``_run`` directly:
-in a generated straight-line coroutine for up to 32 steps, in one loop beyond. The single instrumentation point is the execute hook (``set_execute_hook``): when it
-is ``None`` (the default) nothing else runs; when set, every ``execute`` and every step of a
-``Sequential`` goes through it.
+in a generated straight-line coroutine for up to 32 steps, in one loop beyond. A ``step``
+around an async function has that function as its run (no frame of its own). The single
+instrumentation point is the execute hook (``set_execute_hook``): when it is ``None`` (the
+default) nothing else runs; when set, every ``execute`` and every step of a ``Sequential``
+goes through it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from types import GeneratorType
 from typing import Any, Generic, TypeVar, cast, overload
 
 from ._context import WorkflowContext
@@ -67,6 +70,9 @@ class Primitive(Generic[In, Out]):
     """
 
     name: str
+    #: A run that takes the data alone, when there is one (``step`` around an async
+    #: ``fn(data)``): ``Sequential`` calls it without the context, which saves a call.
+    _data_run: Callable[[Any], Coroutine[Any, Any, Any]] | None = None
 
     def __init__(self, name: str | None = None) -> None:
         self.name = name if name is not None else type(self).__name__
@@ -133,7 +139,9 @@ class Sequential(Primitive[In, Out]):
         """The uninstrumented run: unrolled for short chains, the loop otherwise."""
         if len(self.steps) > _UNROLL_MAX:
             return self._run
-        return _unrolled(len(self.steps))(*(s._run for s in self.steps))
+        data_only = tuple(s._data_run is not None for s in self.steps)
+        runs = (s._data_run or s._run for s in self.steps)
+        return _unrolled(data_only)(*runs)
 
     async def _run(self, data: Any, context: WorkflowContext) -> Any:
         if _hook is None:
@@ -151,16 +159,21 @@ class Sequential(Primitive[In, Out]):
 _UNROLL_MAX = 32
 
 
-@functools.cache
-def _unrolled(n: int) -> Callable[..., RunFn]:
-    """A factory of ``async def run(data, context)`` awaiting ``n`` given steps in order.
+@functools.lru_cache(maxsize=1024)
+def _unrolled(data_only: tuple[bool, ...]) -> Callable[..., RunFn]:
+    """A factory of ``async def run(data, context)`` awaiting the given steps in order.
 
-    Generated once per length (like dataclasses generate ``__init__``): the straight-line
+    Generated once per shape (like dataclasses generate ``__init__``): the straight-line
     body skips the loop's per-step bookkeeping, which is about a tenth of a no-op chain's
-    cost. Only indices go into the source.
+    cost. ``data_only[i]`` says step ``i`` is called with the data alone. Only indices go
+    into the source.
     """
+    n = len(data_only)
     steps = [f"s{i}" for i in range(n)]
-    body = "".join(f"        data = await {name}(data, context)\n" for name in steps)
+    body = "".join(
+        f"        data = await {name}(data{'' if alone else ', context'})\n"
+        for name, alone in zip(steps, data_only, strict=True)
+    )
     source = (
         f"def factory({', '.join(steps)}):\n"
         f"    async def run(data, context):\n{body}        return data\n"
@@ -332,6 +345,22 @@ def with_context(fn: Callable[..., T]) -> Callable[[Any, WorkflowContext], T]:
     return lambda data, _context: fn(data)
 
 
+def chooser(fn: Callable[..., Any]) -> Callable[[Any, WorkflowContext], Coroutine[Any, Any, Any]]:
+    """A decision function (``Conditional``, ``Switch``, ``Router``), sync or async, as one
+    ``async (data, context)`` callable: an async one is the callable itself, a sync one is
+    called on the loop (decisions are meant to be cheap; make it async if it waits), and a
+    sync one that returns an awaitable has it awaited."""
+    call = with_context(fn)
+    if _is_async(fn):
+        return call
+
+    async def decide(data: Any, context: WorkflowContext) -> Any:
+        result = call(data, context)
+        return await result if _awaitable(result) else result
+
+    return decide
+
+
 def _is_async(fn: Callable[..., Any]) -> bool:
     if inspect.iscoroutinefunction(fn):
         return True
@@ -339,25 +368,91 @@ def _is_async(fn: Callable[..., Any]) -> bool:
     return call is not None and inspect.iscoroutinefunction(call)
 
 
-class _Step(Primitive[Any, Any]):
-    """A primitive around a callable ``(data)`` or ``(data, context)``, sync or async."""
+def _data_only(fn: Callable[[Any], Coroutine[Any, Any, Any]]) -> RunFn:
+    # A plain function returning fn's coroutine: no second coroutine frame per call.
+    return lambda data, _context: fn(data)
 
-    def __init__(self, fn: Callable[..., Any], name: str | None) -> None:
+
+def _awaitable(value: object) -> bool:
+    """``inspect.isawaitable`` without its slow ABC check: ``__await__``, or a generator-based
+    coroutine (``types.coroutine``)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return False
+    return hasattr(kind, "__await__") or (kind is GeneratorType and inspect.isawaitable(value))
+
+
+_PLAIN = frozenset({int, str, float, bool, bytes, type(None), list, dict, tuple, set})
+
+
+def _inline_run(fn: Callable[..., Any], takes_context: bool) -> RunFn:
+    """Call a sync ``fn`` on the event loop (``step(fn, inline=True)``)."""
+    isawaitable = _awaitable
+    if takes_context:
+
+        async def run_with_context(data: Any, context: WorkflowContext) -> Any:
+            result = fn(data, context)
+            return await result if isawaitable(result) else result
+
+        return run_with_context
+
+    async def run(data: Any, context: WorkflowContext) -> Any:
+        result = fn(data)
+        return await result if isawaitable(result) else result
+
+    return run
+
+
+def _thread_run(fn: Callable[..., Any], takes_context: bool) -> RunFn:
+    """Call a sync ``fn`` in the default executor (``asyncio.to_thread``: context vars, and
+    so the current span, go with it), so a blocking call neither stalls the loop nor escapes
+    a Timeout, and parallel branches overlap."""
+    to_thread = asyncio.to_thread
+    isawaitable = _awaitable
+
+    async def run(data: Any, context: WorkflowContext) -> Any:
+        if takes_context:
+            result = await to_thread(fn, data, context)
+        else:
+            result = await to_thread(fn, data)
+        return await result if isawaitable(result) else result
+
+    return run
+
+
+class _Step(Primitive[Any, Any]):
+    """A primitive around a callable ``(data)`` or ``(data, context)``, sync or async.
+
+    The run is chosen once, here: an async callable *is* the run (or one plain call in
+    front of it), so a step costs what a hand-written ``_run`` costs; a sync one runs in a
+    worker thread, or on the loop with ``inline=True``.
+    """
+
+    def __init__(self, fn: Callable[..., Any], name: str | None, inline: bool) -> None:
         super().__init__(name if name is not None else getattr(fn, "__name__", "step"))
         self.fn = fn
-        self._with_context = _takes_context(fn)
-        self._async = _is_async(fn)
-
-    async def _run(self, data: Any, context: WorkflowContext) -> Any:
-        result = self.fn(data, context) if self._with_context else self.fn(data)
-        if self._async or inspect.isawaitable(result):
-            return await result
-        return result
+        self.inline = inline
+        takes_context = _takes_context(fn)
+        run: RunFn
+        if _is_async(fn):
+            if takes_context:
+                run = fn
+            else:
+                run = _data_only(fn)
+                self._data_run = fn
+        elif inline:
+            run = _inline_run(fn, takes_context)
+        else:
+            run = _thread_run(fn, takes_context)
+        # An instance attribute in front of the method: `execute`, `Sequential` and the
+        # execute hook all call `_run`, and now get the chosen run without another frame.
+        self._run = run  # pyright: ignore[reportAttributeAccessIssue]
 
 
 class _StepDecorator:
-    def __init__(self, name: str | None) -> None:
+    def __init__(self, name: str | None, inline: bool) -> None:
         self._name = name
+        self._inline = inline
 
     @overload
     def __call__(self, fn: Callable[[T, WorkflowContext], Awaitable[U]], /) -> Primitive[T, U]: ...
@@ -368,30 +463,44 @@ class _StepDecorator:
     @overload
     def __call__(self, fn: Callable[[T], U], /) -> Primitive[T, U]: ...
     def __call__(self, fn: Callable[..., Any], /) -> Primitive[Any, Any]:
-        return _Step(fn, self._name)
+        return _Step(fn, self._name, self._inline)
 
 
 @overload
 def step(
-    fn: Callable[[T, WorkflowContext], Awaitable[U]], /, *, name: str | None = None
+    fn: Callable[[T, WorkflowContext], Awaitable[U]],
+    /,
+    *,
+    name: str | None = None,
+    inline: bool = False,
 ) -> Primitive[T, U]: ...
 @overload
-def step(fn: Callable[[T], Awaitable[U]], /, *, name: str | None = None) -> Primitive[T, U]: ...
-@overload
 def step(
-    fn: Callable[[T, WorkflowContext], U], /, *, name: str | None = None
+    fn: Callable[[T], Awaitable[U]], /, *, name: str | None = None, inline: bool = False
 ) -> Primitive[T, U]: ...
 @overload
-def step(fn: Callable[[T], U], /, *, name: str | None = None) -> Primitive[T, U]: ...
-@overload
-def step(*, name: str | None = None) -> _StepDecorator: ...
 def step(
-    fn: Callable[..., Any] | None = None, /, *, name: str | None = None
+    fn: Callable[[T, WorkflowContext], U], /, *, name: str | None = None, inline: bool = False
+) -> Primitive[T, U]: ...
+@overload
+def step(
+    fn: Callable[[T], U], /, *, name: str | None = None, inline: bool = False
+) -> Primitive[T, U]: ...
+@overload
+def step(*, name: str | None = None, inline: bool = False) -> _StepDecorator: ...
+def step(
+    fn: Callable[..., Any] | None = None, /, *, name: str | None = None, inline: bool = False
 ) -> Primitive[Any, Any] | _StepDecorator:
     """Turn a callable ``(data)`` or ``(data, context)``, sync or async, into a primitive.
 
     ``step(fn)``, ``@step`` or ``@step(name="...")``. The name defaults to the function's.
+    An async callable is awaited on the loop. A sync one runs in the default executor
+    (``asyncio.to_thread``) unless ``inline=True``: a blocking call then neither stalls the
+    event loop nor outlives a ``Timeout`` unnoticed (the thread itself runs to its end), and
+    ``Parallel`` branches overlap. ``inline=True`` calls it on the loop, which suits cheap
+    pure functions (a thread hop costs tens of microseconds, ``benchmarks.md``). A sync
+    callable that returns an awaitable has it awaited on the loop.
     """
     if fn is None:
-        return _StepDecorator(name)
-    return _Step(fn, name)
+        return _StepDecorator(name, inline)
+    return _Step(fn, name, inline)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, overload
 
 from ._context import WorkflowContext
-from ._core import Primitive, run_indexed, with_context
+from ._core import Primitive, chooser, run_indexed
 from ._errors import NoRouteError
 
 __all__ = ["Conditional", "Map", "Router", "Switch"]
@@ -17,12 +17,20 @@ T = TypeVar("T")
 U = TypeVar("U")
 K = TypeVar("K", bound=Hashable)
 
-#: A function of the input, or of the input and the context.
-Chooser = Callable[[T], U] | Callable[[T, WorkflowContext], U]
+#: A function of the input, or of the input and the context; sync or async (awaited).
+Chooser = (
+    Callable[[T], Awaitable[U]]
+    | Callable[[T, WorkflowContext], Awaitable[U]]
+    | Callable[[T], U]
+    | Callable[[T, WorkflowContext], U]
+)
 
 
 class Conditional(Primitive[In, Out]):
-    """``then`` when ``predicate`` is true, else ``otherwise`` (or the input unchanged)."""
+    """``then`` when ``predicate`` is true, else ``otherwise`` (or the input unchanged).
+
+    The predicate may be async (it is awaited).
+    """
 
     @overload
     def __init__(
@@ -51,12 +59,12 @@ class Conditional(Primitive[In, Out]):
         name: str | None = None,
     ) -> None:
         super().__init__(name)
-        self._predicate = with_context(predicate)
+        self._predicate = chooser(predicate)
         self.then = then
         self.otherwise = otherwise
 
     async def _run(self, data: Any, context: WorkflowContext) -> Any:
-        if self._predicate(data, context):
+        if await self._predicate(data, context):
             return await self.then.execute(data, context)
         if self.otherwise is None:
             return data
@@ -64,7 +72,10 @@ class Conditional(Primitive[In, Out]):
 
 
 class Switch(Primitive[In, Out], Generic[In, Out, K]):
-    """Run the case ``selector`` picks; ``default`` when it picks none (else NoRouteError)."""
+    """Run the case ``selector`` picks; ``default`` when it picks none (else NoRouteError).
+
+    The selector may be async (it is awaited).
+    """
 
     def __init__(
         self,
@@ -75,12 +86,12 @@ class Switch(Primitive[In, Out], Generic[In, Out, K]):
         name: str | None = None,
     ) -> None:
         super().__init__(name)
-        self._selector = with_context(selector)
+        self._selector = chooser(selector)
         self.cases = dict(cases)
         self.default = default
 
     async def _run(self, data: In, context: WorkflowContext) -> Out:
-        key = self._selector(data, context)
+        key = await self._selector(data, context)
         case = self.cases.get(key, self.default)
         if case is None:
             raise NoRouteError(self.name, key)
@@ -88,7 +99,8 @@ class Switch(Primitive[In, Out], Generic[In, Out, K]):
 
 
 class Router(Primitive[In, Out]):
-    """Pick a named route with ``choose(data[, context])``, run it, record the decision.
+    """Pick a named route with ``choose(data[, context])`` (sync or async), run it, record
+    the decision.
 
     Every decision is appended to ``context.routes`` (a ``RouteDecision``) and counted in
     ``self.decisions``. ``default`` names the route taken when ``choose`` returns an unknown
@@ -109,12 +121,12 @@ class Router(Primitive[In, Out]):
         if default is not None and default not in routes:
             raise ValueError(f"default route {default!r} is not one of {sorted(routes)}")
         self.routes = dict(routes)
-        self._choose = with_context(choose)
+        self._choose = chooser(choose)
         self.default = default
         self.decisions: dict[str, int] = dict.fromkeys(self.routes, 0)
 
     async def _run(self, data: In, context: WorkflowContext) -> Out:
-        route = self._choose(data, context)
+        route = await self._choose(data, context)
         target = self.routes.get(route)
         if target is None:
             if self.default is None:

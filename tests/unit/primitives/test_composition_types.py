@@ -18,7 +18,9 @@ from tta_dev.primitives import (
     Parallel,
     Primitive,
     Retry,
+    Router,
     Sequential,
+    Switch,
     Timeout,
     WorkflowContext,
     model_router,
@@ -87,3 +89,21 @@ async def test_composed_types_are_inferred() -> None:
     assert await both.execute("3") == [6.0, False]
     assert await Map(double).execute([1, 2]) == [2.0, 4.0]
     assert (await llm.execute(LLMRequest("hi"))).model == "gpt-4.1-nano"
+
+
+async def test_async_choosers_keep_the_types() -> None:
+    async def positive(n: int) -> bool:
+        return n > 0
+
+    async def kind(n: int) -> str:
+        return "even" if n % 2 == 0 else "odd"
+
+    cond = Conditional(positive, double, double)
+    assert_type(cond, Conditional[int, float])
+    switch = Switch(kind, {"even": double, "odd": double})
+    assert_type(switch, Switch[int, float, str])
+    router = Router({"even": increment, "odd": increment}, kind)
+    assert_type(router, Router[int, int])
+    assert await cond.execute(-1) == -2.0
+    assert await switch.execute(3) == 6.0
+    assert await router.execute(2) == 3

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sys
+import threading
 from collections.abc import Coroutine
 from typing import Any
 
@@ -11,6 +13,8 @@ from tta_dev.primitives import (
     Parallel,
     Primitive,
     Sequential,
+    StepTimeout,
+    Timeout,
     WorkflowContext,
     get_execute_hook,
     set_execute_hook,
@@ -459,3 +463,77 @@ async def test_generated_and_loop_runs_cancel_alike(
         await task
     assert cleaned.is_set()
     assert after.call_count == 0
+
+
+# --- sync callables run off the loop; async ones are the run itself --------------------------
+
+
+async def test_a_blocking_step_runs_off_the_loop_so_timeout_fires() -> None:
+    release = threading.Event()
+
+    def blocking(x: int) -> int:
+        # Bounded, so that a step run on the loop (the old behaviour) fails instead of hanging.
+        release.wait(10)
+        return x
+
+    try:
+        with pytest.raises(StepTimeout):
+            await Timeout(step(blocking), 0.05).execute(1)
+    finally:
+        release.set()
+
+
+async def test_parallel_blocking_steps_overlap() -> None:
+    barrier = threading.Barrier(3, timeout=10)
+
+    def meet(x: int) -> int:
+        barrier.wait()  # passes only when all three run at once
+        return x
+
+    fan = step(meet) | step(meet) | step(meet)
+    assert await fan.execute(7) == [7, 7, 7]
+
+
+async def test_sync_steps_get_context_vars_and_the_context_in_their_thread() -> None:
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+    var.set("caller")
+    loop_thread = threading.get_ident()
+
+    def probe(_x: int, ctx: WorkflowContext) -> tuple[str, bool, str]:
+        return var.get(), threading.get_ident() == loop_thread, ctx.workflow_id
+
+    def cheap(x: int) -> bool:
+        return threading.get_ident() == loop_thread
+
+    ctx = WorkflowContext("wf")
+    assert await step(probe).execute(1, ctx) == ("caller", False, "wf")
+    assert await step(cheap, inline=True).execute(1, ctx) is True
+    assert await step(cheap).execute(1, ctx) is False
+
+    @step(inline=True, name="on_loop")
+    def decorated(x: int) -> bool:
+        return threading.get_ident() == loop_thread
+
+    assert decorated.name == "on_loop"
+    assert await decorated.execute(1, ctx) is True
+
+
+async def test_a_step_around_an_async_function_adds_no_frame() -> None:
+    callers: list[str] = []
+
+    async def probe(x: int) -> int:
+        callers.append(sys._getframe(1).f_code.co_name)  # the awaiting frame
+        return x
+
+    async def probe_ctx(x: int, _ctx: WorkflowContext) -> int:
+        callers.append(sys._getframe(1).f_code.co_name)
+        return x
+
+    async def direct() -> int:
+        return await step(probe).execute(1) + await step(probe_ctx).execute(1)
+
+    assert await direct() == 2
+    chain = step(probe) >> step(probe_ctx) >> step(probe)
+    assert await chain.execute(1) == 1
+    # Awaited straight from the caller / the chain's own run, never from a wrapper `_run`.
+    assert callers == ["direct", "direct", "run", "run", "run"]

@@ -159,3 +159,69 @@ async def test_map_first_failure_cancels_the_rest() -> None:
 def test_map_validates_limit() -> None:
     with pytest.raises(ValueError, match="limit"):
         Map(step(lambda x: x), limit=0)
+
+
+# --- async choosers are awaited --------------------------------------------------------------
+
+
+async def test_conditional_awaits_an_async_predicate() -> None:
+    async def is_big(x: int) -> bool:
+        await asyncio.sleep(0)
+        return x > 10
+
+    async def premium(_x: int, ctx: WorkflowContext) -> bool:
+        return bool(ctx.metadata.get("premium"))
+
+    cond = Conditional(
+        is_big, MockPrimitive("t", return_value="big"), MockPrimitive("o", return_value="small")
+    )
+    # A coroutine is truthy: not awaiting it would take `then` every time.
+    assert await cond.execute(1) == "small"
+    assert await cond.execute(11) == "big"
+    by_ctx = Conditional(premium, MockPrimitive("p", return_value="p"))
+    assert await by_ctx.execute("x", WorkflowContext(metadata={"premium": False})) == "x"
+
+
+async def test_switch_and_router_await_async_choosers() -> None:
+    async def kind(d: dict[str, str]) -> str:
+        return d["kind"]
+
+    switch = Switch(
+        kind,
+        {"a": MockPrimitive("a", return_value="A"), "b": MockPrimitive("b", return_value="B")},
+    )
+    assert await switch.execute({"kind": "b"}) == "B"
+
+    async def route(_text: str, ctx: WorkflowContext) -> str:
+        return str(ctx.metadata["route"])
+
+    router = Router(
+        {
+            "fast": MockPrimitive("f", return_value="F"),
+            "slow": MockPrimitive("s", return_value="S"),
+        },
+        route,
+    )
+    ctx = WorkflowContext(metadata={"route": "slow"})
+    assert await router.execute("q", ctx) == "S"
+    assert [d.route for d in ctx.routes] == ["slow"]
+    assert router.decisions == {"fast": 0, "slow": 1}
+
+
+async def test_a_sync_chooser_returning_an_awaitable_is_awaited() -> None:
+    async def lookup(x: int) -> bool:
+        return x < 0
+
+    cond = Conditional(lambda x: lookup(x), MockPrimitive("neg", return_value="negative"))
+    assert await cond.execute(5) == 5
+    assert await cond.execute(-5) == "negative"
+
+
+class AsyncChooser:
+    async def __call__(self, d: str) -> str:
+        return d
+
+
+async def test_an_object_with_an_async_call_is_an_async_chooser() -> None:
+    switch = Switch(AsyncChooser(), {"x": MockPrimitive("x", return_value=1)})
+    assert await switch.execute("x") == 1
