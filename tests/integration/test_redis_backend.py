@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import shutil
 import subprocess
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -169,3 +172,61 @@ async def test_redis_going_away_and_coming_back(private_redis: PrivateRedis) -> 
         assert cache.hits == 5
     finally:
         await backend.aclose()
+
+
+# --- prefixes, client ownership and event loops against the real server --------------------
+
+
+async def test_clear_escapes_glob_characters_in_the_prefix(redis_url: str) -> None:
+    base = f"tta-test:{uuid.uuid4().hex}:"
+    globby = RedisBackend(redis_url, prefix=base + "t[1]:")
+    plain = RedisBackend(redis_url, prefix=base + "t1:")
+    try:
+        await globby.set("k", "mine", None)
+        await plain.set("k", "theirs", None)
+        await globby.clear()
+        assert await globby.get("k") == (False, None)
+        assert await plain.get("k") == (True, "theirs")  # `t[1]:*` would have matched it
+    finally:
+        await plain.clear()
+        await globby.aclose()
+        await plain.aclose()
+
+
+async def test_aclose_leaves_the_callers_client_open(redis_url: str) -> None:
+    import redis.asyncio as redis
+
+    client: Any = redis.Redis.from_url(redis_url)
+    backend = RedisBackend(prefix=f"tta-test:{uuid.uuid4().hex}:", client=client)
+    try:
+        await backend.set("k", 1, 60)
+        await backend.aclose()
+        assert await client.ping()
+        assert await backend.get("k") == (True, 1)  # still the caller's client
+        assert backend.client is client
+        await backend.clear()
+    finally:
+        await client.aclose()
+
+
+def test_the_backend_works_in_a_second_event_loop(redis_url: str) -> None:
+    backend = RedisBackend(redis_url, prefix=f"tta-test:{uuid.uuid4().hex}:")
+    cache = Cache(MockPrimitive("m", return_value="v"), backend=backend, namespace="n")
+
+    async def run() -> str:
+        return await cache.execute("q")
+
+    async def run_and_close() -> str:
+        async with backend:
+            result = await run()
+            await backend.clear()
+            return result
+
+    # The first loop ends with a pooled connection; before, the second loop's lookup failed
+    # ("Event loop is closed") and the Cache quietly counted errors.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # the first loop's unclosed client
+        assert asyncio.run(run()) == "v"
+        assert asyncio.run(run_and_close()) == "v"
+        gc.collect()
+    assert (cache.hits, cache.misses, cache.errors) == (1, 1, 0)

@@ -54,7 +54,7 @@ from ._llm import (
 )
 from ._openai import OpenAICompatibleProvider
 from ._redis import RedisBackend
-from ._resilience import CircuitBreaker, CircuitState, Fallback, Retry, Timeout
+from ._resilience import CircuitBreaker, CircuitState, Fallback, Retry, Timeout, is_retryable
 
 __all__ = [
     "DEFAULT_PRICES",
@@ -101,6 +101,7 @@ __all__ = [
     "default_key",
     "estimate_tokens",
     "get_execute_hook",
+    "is_retryable",
     "model_router",
     "set_execute_hook",
     "set_lookup_observer",

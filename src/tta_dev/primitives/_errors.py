@@ -20,6 +20,11 @@ __all__ = [
 class PrimitiveError(TtaDevError):
     """Base class of every error a primitive raises on its own account."""
 
+    #: True when the error ends retries that already ran and gave up (``RetryExhausted``, an
+    #: LLM provider's own retries): ``Retry``'s default filter does not retry it again, so
+    #: retries at two layers do not multiply.
+    retries_exhausted: bool = False
+
 
 class StepTimeout(PrimitiveError, TimeoutError):
     """A ``Timeout`` primitive's deadline passed before its inner primitive finished."""
@@ -32,6 +37,8 @@ class StepTimeout(PrimitiveError, TimeoutError):
 
 class RetryExhausted(PrimitiveError):
     """``Retry`` gave up: every attempt failed, or the overall deadline passed."""
+
+    retries_exhausted = True
 
     def __init__(self, name: str, attempts: int, last_error: BaseException, reason: str) -> None:
         super().__init__(
@@ -72,9 +79,32 @@ class NoRouteError(PrimitiveError, LookupError):
         self.route = route
 
 
-class LLMError(PrimitiveError):
-    """An LLM provider failed: configuration, transport or an HTTP error status."""
+def transient_status(status: int) -> bool:
+    """Whether an HTTP error status is worth another try: 408 (timeout), 429 (rate limit) and
+    5xx except 501 and 505 (not implemented, version not supported: they stay)."""
+    return status in (408, 429) or (500 <= status <= 599 and status not in (501, 505))
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+
+class LLMError(PrimitiveError):
+    """An LLM provider failed: configuration, transport or an HTTP error status.
+
+    ``retryable`` says whether another try can help. It defaults from ``status_code``
+    (``transient_status``): 408, 429 and 5xx yes, any other 4xx no (the request itself is
+    wrong: a bad key, an unknown model, a too-long prompt), no status yes (a transport
+    failure). A provider that already retried passes ``retries_exhausted=True``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        retryable: bool | None = None,
+        retries_exhausted: bool = False,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
+        if retryable is None:
+            retryable = status_code is None or transient_status(status_code)
+        self.retryable = retryable
+        self.retries_exhausted = retries_exhausted

@@ -164,7 +164,10 @@ class LLM(Primitive[LLMRequest, LLMResponse]):
     async def _run(self, data: LLMRequest, context: WorkflowContext) -> LLMResponse:
         if data.model is None:
             if self.model is None:
-                raise LLMError(f"{self.name}: the request names no model and there is no default")
+                raise LLMError(
+                    f"{self.name}: the request names no model and there is no default",
+                    retryable=False,
+                )
             data = data.with_model(self.model)
         response = await self.provider.complete(data)
         price = self.prices.get(response.model) or self.prices.get(data.model or "")

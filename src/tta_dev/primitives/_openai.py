@@ -11,15 +11,13 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ._errors import LLMError
+from ._errors import LLMError, transient_status
 from ._llm import LLMRequest, LLMResponse
 
 if TYPE_CHECKING:
     import httpx
 
 __all__ = ["OpenAICompatibleProvider", "retry_after_seconds"]
-
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
@@ -68,8 +66,14 @@ class OpenAICompatibleProvider:
 
     ``base_url`` and ``api_key`` default to ``$OPENAI_BASE_URL`` (else OpenAI's) and
     ``$OPENAI_API_KEY``; without a key no Authorization header is sent (local servers).
-    429 and 5xx responses and transport errors are retried up to ``max_retries`` times,
-    waiting what ``Retry-After`` asks (capped at ``max_wait``) or an exponential backoff.
+    408, 429 and 5xx responses (``transient_status``) and transport errors are retried up to
+    ``max_retries`` times, waiting what ``Retry-After`` asks (capped at ``max_wait``) or an
+    exponential backoff. The error raised after retrying is marked ``retries_exhausted``,
+    so a ``Retry`` around this provider does not retry it again by default (one 5xx would
+    otherwise become ``(max_retries + 1) * attempts`` requests); pass ``max_retries=0`` to
+    leave retrying to an outer ``Retry``.
+    The HTTP client follows the running event loop (a new loop gets a new client);
+    ``aclose()`` or ``async with`` closes it, and the next request makes a new one.
     The key is never part of a repr, a log line or an error message, nor are credentials or
     a query in ``base_url`` (``user:pass@``, ``?api-key=``): they are sent, and ``base_url``,
     the repr, errors and httpx's request log show the URL without them.
@@ -106,11 +110,17 @@ class OpenAICompatibleProvider:
         self.retries = 0
         self._sleep = sleep
         self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return f"OpenAICompatibleProvider(base_url={self.base_url!r})"
 
     def _http(self) -> httpx.AsyncClient:
+        # Pooled connections belong to the loop that opened them: a new loop (a second
+        # asyncio.run) gets a new client instead of "Event loop is closed".
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._client, self._loop = None, loop
         if self._client is None:
             import httpx
 
@@ -120,9 +130,12 @@ class OpenAICompatibleProvider:
         return self._client
 
     async def aclose(self) -> None:
+        """Close the HTTP client's connections; the next request makes a new client."""
         if self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
+            client, loop = self._client, self._loop
+            self._client = self._loop = None
+            if loop is asyncio.get_running_loop():  # another loop's connections are gone
+                await client.aclose()
 
     async def __aenter__(self) -> OpenAICompatibleProvider:
         return self
@@ -134,7 +147,7 @@ class OpenAICompatibleProvider:
         import httpx
 
         if request.model is None:
-            raise LLMError("the request names no model")
+            raise LLMError("the request names no model", retryable=False)
         messages: list[dict[str, str]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
@@ -156,17 +169,19 @@ class OpenAICompatibleProvider:
             except httpx.TransportError as exc:
                 if attempt >= self.max_retries:
                     raise LLMError(
-                        f"POST {shown} failed after {attempt + 1} attempt(s): {type(exc).__name__}"
+                        f"POST {shown} failed after {attempt + 1} attempt(s): {type(exc).__name__}",
+                        retries_exhausted=attempt > 0,
                     ) from None
                 wait = self.backoff * 2**attempt
             else:
                 status = response.status_code
                 if status < 400:
                     return self._parse(response, request.model)
-                if status not in _RETRY_STATUSES or attempt >= self.max_retries:
+                if not transient_status(status) or attempt >= self.max_retries:
                     raise LLMError(
                         f"POST {shown} returned HTTP {status}: {response.text[:200]}",
                         status_code=status,
+                        retries_exhausted=attempt > 0,
                     )
                 wait = retry_after_seconds(response.headers.get("retry-after"))
                 if wait is None:
@@ -188,4 +203,6 @@ class OpenAICompatibleProvider:
                 output_tokens=int(usage.get("completion_tokens", 0)),
             )
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-            raise LLMError(f"unexpected response body: {type(exc).__name__}: {exc}") from None
+            raise LLMError(
+                f"unexpected response body: {type(exc).__name__}: {exc}", retryable=False
+            ) from None

@@ -11,9 +11,17 @@ from typing import TypeVar, cast
 
 from ._context import WorkflowContext
 from ._core import Primitive
-from ._errors import CircuitOpenError, FallbackExhausted, RetryExhausted, StepTimeout
+from ._errors import (
+    CircuitOpenError,
+    FallbackExhausted,
+    LLMError,
+    NoRouteError,
+    PrimitiveError,
+    RetryExhausted,
+    StepTimeout,
+)
 
-__all__ = ["CircuitBreaker", "CircuitState", "Fallback", "Retry", "Timeout"]
+__all__ = ["CircuitBreaker", "CircuitState", "Fallback", "Retry", "Timeout", "is_retryable"]
 
 In = TypeVar("In", contravariant=True)
 Out = TypeVar("Out", covariant=True)
@@ -28,6 +36,43 @@ def _matcher(spec: ErrorFilter) -> Callable[[BaseException], bool]:
         types = cast("ErrorTypes", spec)
         return lambda exc: isinstance(exc, types)
     return spec
+
+
+#: Errors of the program, not of the moment: the same call fails the same way again.
+_BUGS = (
+    TypeError,
+    AttributeError,
+    NameError,
+    ImportError,
+    AssertionError,
+    NotImplementedError,
+    SyntaxError,
+)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """``Retry``'s default filter: can another attempt help?
+
+    No for programming errors (TypeError, AttributeError, NameError, ImportError,
+    AssertionError, NotImplementedError, SyntaxError), for fail-fast refusals
+    (``CircuitOpenError``: the breaker is protecting the service; ``NoRouteError``), for an
+    ``LLMError`` that is not ``retryable`` (4xx other than 408/429, configuration), and for
+    errors that already ended a retry loop (``retries_exhausted``: an inner ``Retry``'s
+    ``RetryExhausted``, a provider's own retries), so that retries do not multiply across
+    layers. ``FallbackExhausted`` is retryable when one of its errors is. Yes for everything
+    else (an ``Exception``): timeouts, connection errors, other libraries' errors.
+    Pass ``retry_on=`` (types or a predicate, which may call this one) to decide otherwise.
+    """
+    if not isinstance(exc, Exception) or isinstance(exc, _BUGS):
+        return False
+    if isinstance(exc, PrimitiveError):
+        if exc.retries_exhausted or isinstance(exc, CircuitOpenError | NoRouteError):
+            return False
+        if isinstance(exc, LLMError):
+            return exc.retryable
+        if isinstance(exc, FallbackExhausted):
+            return any(is_retryable(e) for e in exc.errors)
+    return True
 
 
 _timeout = asyncio.timeout  # one global lookup on Timeout's hot path instead of two
@@ -47,7 +92,9 @@ class Retry(Primitive[In, Out]):
     Attempt ``n`` (from 1) that fails is followed by a sleep of
     ``min(max_delay, backoff * multiplier ** (n - 1))``, reduced by a random fraction of up to
     ``jitter`` (0: no jitter, 1: "full jitter"). Only errors matching ``retry_on`` (types or a
-    predicate) are retried; others propagate at once, and cancellation is never retried.
+    predicate; default ``is_retryable``: not programming errors, an open circuit, a 4xx LLM
+    error or an error that already exhausted an inner retry) are retried; others propagate
+    at once, and cancellation is never retried.
     ``deadline`` bounds the whole call in seconds: an attempt running at the deadline is
     cancelled and no sleep goes past it. Giving up raises RetryExhausted with ``attempts`` and
     ``last_error``. ``self.retries`` counts the re-attempts made.
@@ -62,7 +109,7 @@ class Retry(Primitive[In, Out]):
         multiplier: float = 2.0,
         max_delay: float = 10.0,
         jitter: float = 1.0,
-        retry_on: ErrorFilter = Exception,
+        retry_on: ErrorFilter = is_retryable,
         deadline: float | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,

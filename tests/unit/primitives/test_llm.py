@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import logging
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,6 +25,7 @@ from tta_dev.primitives import (
     ModelPrice,
     NoRouteError,
     OpenAICompatibleProvider,
+    Retry,
     WorkflowContext,
     cheapest_model,
     estimate_tokens,
@@ -58,6 +62,8 @@ def server() -> Iterator[FakeServer]:
     requests: list[dict[str, Any]] = []
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real APIs: clients pool connections
+
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", 0))
             requests.append(
@@ -340,3 +346,75 @@ async def test_llm_over_the_fake_server(server: FakeServer) -> None:
     assert response.text == "four"
     assert response.cost == pytest.approx(DEFAULT_PRICES["gpt-4.1-nano"].cost(12, 30))
     assert server.requests[0]["json"]["model"] == "gpt-4.1-nano"
+
+
+# --- Retry around the provider: one layer of retries -------------------------------------
+
+
+async def test_retry_around_the_provider_does_not_multiply_its_retries(
+    server: FakeServer,
+) -> None:
+    server.replies += [Reply(503, {"error": "down"}) for _ in range(12)]
+    async with provider_for(server, max_retries=3) as provider:
+        workflow = Retry(LLM(provider, model="m"), attempts=3, sleep=Sleeps())
+        with pytest.raises(LLMError) as info:
+            await workflow.execute(LLMRequest("x"))
+    assert info.value.retries_exhausted
+    assert len(server.requests) == 4  # the provider's 1 + 3, not 3 x 4
+
+
+async def test_retry_takes_over_when_the_provider_does_not_retry(server: FakeServer) -> None:
+    server.replies += [Reply(503, {"error": "down"}), server.completion("ok")]
+    async with provider_for(server, max_retries=0) as provider:
+        workflow = Retry(LLM(provider, model="m"), attempts=3, sleep=Sleeps())
+        assert (await workflow.execute(LLMRequest("x"))).text == "ok"
+    assert len(server.requests) == 2
+
+
+async def test_retry_around_the_provider_never_retries_a_client_error(
+    server: FakeServer,
+) -> None:
+    server.replies += [Reply(401, {"error": "bad key"}) for _ in range(3)]
+    async with provider_for(server, max_retries=0) as provider:
+        workflow = Retry(LLM(provider, model="m"), attempts=3, sleep=Sleeps())
+        with pytest.raises(LLMError, match="HTTP 401"):
+            await workflow.execute(LLMRequest("x"))
+    assert len(server.requests) == 1
+
+
+async def test_request_timeout_and_gateway_errors_are_retried_by_the_provider(
+    server: FakeServer,
+) -> None:
+    server.replies += [Reply(408, {}), Reply(520, {}), server.completion("ok")]
+    async with provider_for(server) as provider:
+        assert (await provider.complete(LLMRequest("x", model="m"))).text == "ok"
+    server.replies.append(Reply(501, {"error": "not implemented"}))
+    async with provider_for(server) as provider:
+        with pytest.raises(LLMError, match="HTTP 501") as info:
+            await provider.complete(LLMRequest("x", model="m"))
+    assert not info.value.retryable
+    assert len(server.requests) == 4
+
+
+# --- the HTTP client follows the event loop ----------------------------------------------
+
+
+def test_the_provider_works_in_a_second_event_loop(server: FakeServer) -> None:
+    server.replies += [server.completion("one"), server.completion("two")]
+    provider = provider_for(server)
+
+    async def ask() -> str:
+        return (await provider.complete(LLMRequest("x", model="m"))).text
+
+    async def ask_and_close() -> str:
+        async with provider:
+            return await ask()
+
+    # The first loop ends with the client's connection still pooled; before, the second
+    # loop's request then failed with "RuntimeError: Event loop is closed".
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # the first loop's unclosed client
+        assert asyncio.run(ask()) == "one"
+        assert asyncio.run(ask_and_close()) == "two"
+        gc.collect()
+    assert len(server.requests) == 2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import fnmatch
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,6 +10,29 @@ import pytest
 from tta_dev.devtools.services import find_free_port
 from tta_dev.primitives import Cache, RedisBackend
 from tta_dev.testing import MockPrimitive
+
+
+def redis_glob(pattern: str) -> re.Pattern[str]:
+    """Redis's glob (stringmatchlen): ``*``, ``?``, ``[...]`` classes, ``\\`` escapes."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "[":
+            end = pattern.index("]", i + 1)
+            out.append("[" + re.escape(pattern[i + 1 : end]) + "]")
+            i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out), re.DOTALL)
 
 
 class FakeRedis:
@@ -30,8 +53,9 @@ class FakeRedis:
             self.data.pop(key.decode() if isinstance(key, bytes) else key, None)
 
     async def scan_iter(self, match: str, count: int) -> AsyncIterator[bytes]:
+        matcher = redis_glob(match)
         for key in list(self.data):
-            if fnmatch.fnmatchcase(key, match):
+            if matcher.fullmatch(key):
                 yield key.encode()
 
     async def aclose(self) -> None:
@@ -61,8 +85,28 @@ async def test_clear_deletes_only_its_prefix_in_batches() -> None:
     await backend.clear()
     assert fake.data == {"other:x": b"1"}
     await backend.aclose()
-    assert fake.closed
     await backend.aclose()  # closing twice is fine
+
+
+@pytest.mark.parametrize("prefix", ["t[1]:", "t*:", "t?:", "t\\1:", "t[!x]:"])
+async def test_clear_treats_glob_characters_in_the_prefix_literally(prefix: str) -> None:
+    fake = FakeRedis()
+    lookalikes = {"t1:k": b"1", "tx:k": b"1", "t\\:k": b"1", "t:k": b"1", "t[1]x:k": b"1"}
+    fake.data.update(lookalikes)
+    backend = RedisBackend(prefix=prefix, client=fake)
+    await backend.set("a", 1, None)
+    await backend.clear()
+    assert fake.data == {k: v for k, v in lookalikes.items() if not k.startswith(prefix)}
+
+
+async def test_aclose_leaves_a_client_passed_in_open_and_in_use() -> None:
+    fake = FakeRedis()
+    backend = RedisBackend(prefix="p:", client=fake)
+    await backend.aclose()
+    assert not fake.closed  # the caller's: closing it is the caller's call
+    await backend.set("k", 1, None)  # still the caller's client, no new one made quietly
+    assert backend.client is fake
+    assert fake.data == {"p:k": b"1"}
 
 
 def test_url_comes_from_the_environment_and_stays_out_of_the_repr(

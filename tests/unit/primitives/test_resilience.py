@@ -10,11 +10,14 @@ from tta_dev.primitives import (
     CircuitState,
     Fallback,
     FallbackExhausted,
+    LLMError,
+    NoRouteError,
     PrimitiveError,
     Retry,
     RetryExhausted,
     StepTimeout,
     Timeout,
+    is_retryable,
     step,
 )
 from tta_dev.testing import MockPrimitive
@@ -429,3 +432,88 @@ def test_circuit_breaker_validates_arguments() -> None:
         CircuitBreaker(MockPrimitive(), failure_threshold=0)
     with pytest.raises(ValueError, match="half_open_max_calls"):
         CircuitBreaker(MockPrimitive(), half_open_max_calls=0)
+
+
+# --- Retry's default filter: transient errors only, once per layer --------------------------
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        CircuitOpenError("breaker", 5.0),
+        LLMError("bad key", status_code=401),
+        LLMError("unknown model", status_code=404),
+        LLMError("too long", status_code=400),
+        LLMError("no model", retryable=False),
+        TypeError("bug"),
+        AttributeError("bug"),
+        NameError("bug"),
+        NotImplementedError(),
+        AssertionError(),
+        NoRouteError("r", "x"),
+        RetryExhausted("inner", 3, Flaky(), "attempts"),
+        LLMError("503 after the provider's own retries", status_code=503, retries_exhausted=True),
+        FallbackExhausted("fb", [CircuitOpenError("a", 1.0), TypeError("b")]),
+    ],
+    ids=repr,
+)
+async def test_retry_does_not_retry_fail_fast_errors_by_default(error: Exception) -> None:
+    inner = MockPrimitive("inner", side_effect=error)
+    with pytest.raises(type(error)):
+        await Retry(inner, attempts=3, sleep=Sleeps()).execute(0)
+    assert inner.call_count == 1
+    assert not is_retryable(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        Flaky("transient"),
+        ConnectionError("reset"),
+        TimeoutError(),
+        StepTimeout("t", 1.0),
+        ValueError("bad response"),
+        LLMError("rate limited", status_code=429),
+        LLMError("request timeout", status_code=408),
+        LLMError("unavailable", status_code=503),
+        LLMError("transport"),
+        FallbackExhausted("fb", [CircuitOpenError("a", 1.0), ConnectionError("b")]),
+    ],
+    ids=repr,
+)
+async def test_retry_retries_transient_errors_by_default(error: Exception) -> None:
+    inner = MockPrimitive("inner", side_effect=error)
+    with pytest.raises(RetryExhausted):
+        await Retry(inner, attempts=3, sleep=Sleeps()).execute(0)
+    assert inner.call_count == 3
+    assert is_retryable(error)
+
+
+async def test_an_explicit_retry_on_retries_what_it_names() -> None:
+    inner = MockPrimitive("inner", side_effect=CircuitOpenError("breaker", 0.0))
+    with pytest.raises(RetryExhausted):
+        await Retry(inner, attempts=2, retry_on=CircuitOpenError, sleep=Sleeps()).execute(0)
+    assert inner.call_count == 2
+    buggy = MockPrimitive("buggy", side_effect=TypeError("x"))
+    with pytest.raises(RetryExhausted):
+        await Retry(buggy, attempts=2, retry_on=Exception, sleep=Sleeps()).execute(0)
+    assert buggy.call_count == 2
+
+
+async def test_nested_retries_do_not_multiply() -> None:
+    inner = MockPrimitive("inner", side_effect=Flaky("down"))
+    nested = Retry(Retry(inner, attempts=3, sleep=Sleeps()), attempts=3, sleep=Sleeps())
+    with pytest.raises(RetryExhausted) as caught:
+        await nested.execute(0)
+    assert inner.call_count == 3  # not 9
+    assert isinstance(caught.value.last_error, Flaky)
+
+
+async def test_retry_around_a_circuit_breaker_fails_fast_once_it_opens() -> None:
+    inner = MockPrimitive("svc", side_effect=Flaky("down"))
+    breaker = CircuitBreaker(inner, failure_threshold=2, recovery_time=60)
+    retry = Retry(breaker, attempts=5, sleep=Sleeps())
+    with pytest.raises(CircuitOpenError):
+        await retry.execute(0)
+    assert inner.call_count == 2  # two failures open it; the third attempt is refused
+    assert breaker.rejected == 1
