@@ -4,32 +4,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tta_dev.workspace import (
+# The format names only: the library loads when a command runs, so --help stays cheap.
+from tta_dev.workspace._render import (
     AFFECTED_FORMATS,
     GRAPH_FORMATS,
     LOCK_DIFF_FORMATS,
-    LOCK_FILE,
     MEMBER_FORMATS,
-    LockChange,
-    Lockfile,
-    WorkspaceError,
-    _git,
-    affected_members,
-    affected_since,
-    build_graph,
-    current_lock,
-    diff_locks,
-    find_workspace_root,
-    load_workspace,
-    parse_lock,
-    paths_in_workspace,
-    read_lock,
-    render_affected,
-    render_graph,
-    render_lock_diff,
-    render_members,
 )
+
+if TYPE_CHECKING:
+    from tta_dev.workspace import Lockfile
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -105,17 +91,35 @@ def _root_and_format(parser: argparse.ArgumentParser, formats: tuple[str, ...]) 
 
 
 def _members(args: argparse.Namespace) -> int:
+    from tta_dev.workspace import load_workspace, render_members
+
     print(render_members(load_workspace(args.root), args.format))
     return 0
 
 
 def _graph(args: argparse.Namespace) -> int:
+    from tta_dev.workspace import build_graph, current_lock, load_workspace, render_graph
+
     workspace = load_workspace(args.root)
     print(render_graph(build_graph(workspace, current_lock(workspace)), args.format))
     return 0
 
 
 def _affected(args: argparse.Namespace) -> int:
+    from tta_dev.workspace import (
+        LOCK_FILE,
+        LockChange,
+        WorkspaceError,
+        affected_members,
+        affected_since,
+        build_graph,
+        current_lock,
+        load_workspace,
+        paths_in_workspace,
+        read_lock,
+        render_affected,
+    )
+
     workspace = load_workspace(args.root)
     if args.base is not None:
         if args.old_lock is not None:
@@ -144,6 +148,8 @@ def _affected(args: argparse.Namespace) -> int:
 
 
 def _lock_diff(args: argparse.Namespace) -> int:
+    from tta_dev.workspace import diff_locks, render_lock_diff
+
     old = _lock_from(args.old, args.root, "OLD")
     new = _lock_from(args.new, args.root, "NEW")
     print(render_lock_diff(diff_locks(old, new, reach=not args.no_members), args.format))
@@ -152,6 +158,15 @@ def _lock_diff(args: argparse.Namespace) -> int:
 
 def _lock_from(spec: str, root: Path, label: str) -> Lockfile:
     """A lock from a file, or from the workspace's ``uv.lock`` at a git revision."""
+    from tta_dev.workspace import (
+        LOCK_FILE,
+        WorkspaceError,
+        _git,
+        find_workspace_root,
+        parse_lock,
+        read_lock,
+    )
+
     path = Path(spec)
     if path.is_file():
         return read_lock(path)

@@ -244,8 +244,12 @@ def affected_since(
         raise WorkspaceError(
             f"{workspace.root} is not in a git repository: pass the changed files with --files"
         )
+    # The head's lock is read once: the graph and the lock change share it.
+    head_lock: Lockfile | None = None
+    lock_known = graph is None
     if graph is None:
-        graph = build_graph(workspace, current_lock(workspace, repo, head))
+        head_lock = current_lock(workspace, repo, head)
+        graph = build_graph(workspace, head_lock)
     base_commit = _git.resolve_commit(repo, base)
     head_commit = _git.resolve_commit(repo, head or "HEAD")
     why: str | None = None
@@ -260,11 +264,12 @@ def affected_since(
         else:
             changed = _git.changed_files(repo, start, head_commit if head else None)
             paths = paths_in_workspace(workspace, changed, repo)
-            lock_change = (
-                _lock_change(workspace, repo, start, head_commit if head else None)
-                if LOCK_FILE in paths
-                else None
-            )
+            lock_change = None
+            if LOCK_FILE in paths:
+                head_ref = head_commit if head else None
+                if not lock_known:
+                    head_lock = current_lock(workspace, repo, head_ref)
+                lock_change = _lock_change(workspace, repo, start, head_ref, head_lock)
             result = affected_members(
                 graph, paths, lock_change=lock_change, runtime_only=runtime_only
             )
@@ -302,17 +307,14 @@ def everything(workspace: Workspace, why: str) -> AffectedResult:
     )
 
 
-def _lock_change(workspace: Workspace, repo: Path, base: str, head: str | None) -> LockChange:
+def _lock_change(
+    workspace: Workspace, repo: Path, base: str, head: str | None, new: Lockfile | None
+) -> LockChange:
+    """The lock at ``base`` against ``new``, the lock at ``head`` (work tree: ``None``)."""
+    if new is None:
+        return LockChange(None, None, "was deleted")
     lock_path = Path(posixpath.relpath(workspace.root / LOCK_FILE, repo)).as_posix()
     old_text = _git.file_at(repo, base, lock_path)
-    if head is None:
-        new_file = workspace.root / LOCK_FILE
-        new_text = new_file.read_text(encoding="utf-8") if new_file.is_file() else None
-    else:
-        new_text = _git.file_at(repo, head, lock_path)
-    if new_text is None:
-        return LockChange(None, None, "was deleted")
-    new = parse_lock(new_text, f"{LOCK_FILE} at {head or 'the work tree'}")
     if old_text is None:
         return LockChange(None, new, "did not exist at the base")
     try:

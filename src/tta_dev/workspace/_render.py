@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tta_dev.workspace._affected import AffectedResult, Reason
-from tta_dev.workspace._diff import LockDiff
-from tta_dev.workspace._graph import MemberEdge, WorkspaceGraph
-from tta_dev.workspace._model import Workspace
+if TYPE_CHECKING:  # types only: the CLI reads the format names without loading the rest
+    from tta_dev.workspace._affected import AffectedResult, Reason
+    from tta_dev.workspace._diff import LockDiff
+    from tta_dev.workspace._graph import MemberEdge, WorkspaceGraph
+    from tta_dev.workspace._model import Workspace
 
 MEMBER_FORMATS = ("text", "json", "markdown")
 GRAPH_FORMATS = ("text", "json", "markdown", "mermaid", "dot")
