@@ -4,25 +4,41 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
-from tta_dev.devtools.consistency import check_drift
+from tta_dev.devtools.consistency import NOX_LIST_TIMEOUT, check_drift
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=Path, default=Path("."), help="project root (default: .)")
     parser.add_argument("--format", choices=["text", "json"], default="text")
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=NOX_LIST_TIMEOUT,
+        help=f"seconds nox may take to list the sessions (default {NOX_LIST_TIMEOUT:g})",
+    )
     parser.set_defaults(handler=_drift)
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (nan and inf would wait forever)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:40]!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text[:40]!r}")
+    return value
 
 
 def _drift(args: argparse.Namespace) -> int:
     root: Path = args.root
     if not (root / "noxfile.py").is_file():
         raise ValueError(f"{root}/noxfile.py not found: pass --root with the project folder")
-    try:
-        problems = check_drift(root)
-    except RuntimeError as exc:
-        raise ValueError(str(exc)) from exc
+    # NoxListingError (a TtaDevError) is the CLI's one-line exit 2, like any bad input.
+    problems = check_drift(root, timeout=args.timeout)
     if args.format == "json":
         print(json.dumps([{"where": p.where, "message": p.message} for p in problems], indent=2))
     elif problems:
