@@ -32,6 +32,7 @@ from ._core import (
 )
 from ._disk import DiskBackend, default_cache_dir
 from ._errors import (
+    CacheKeyError,
     CircuitOpenError,
     FallbackExhausted,
     LLMError,
@@ -62,6 +63,7 @@ __all__ = [
     "LLM",
     "Cache",
     "CacheBackend",
+    "CacheKeyError",
     "CacheStats",
     "Checkpoint",
     "CircuitBreaker",

@@ -2,13 +2,16 @@
 
 Backends implement ``CacheBackend`` (async get/set/delete/clear). ``get`` returns
 ``(found, value)`` so that ``None`` is a cacheable value. Backend errors never fail the
-workflow: the cache counts them and passes the call through.
+workflow: the cache counts them and passes the call through. A key function that fails is a
+programming error and raises ``CacheKeyError``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
+import enum
 import json
 import time
 from collections import OrderedDict
@@ -18,6 +21,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 from ._context import WorkflowContext
 from ._core import Primitive
+from ._errors import CacheKeyError
 
 __all__ = [
     "JSON",
@@ -83,15 +87,35 @@ class JsonSerializer:
 JSON = JsonSerializer()
 
 
+#: Values handed out as they are: immutable, with nothing mutable inside.
+_IMMUTABLE = frozenset({str, int, float, bool, bytes, type(None), complex})
+
+
+def _private(value: Any) -> Any:
+    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
+
+
 class MemoryBackend:
-    """In-process LRU cache with optional per-entry TTL, at most ``max_entries`` entries."""
+    """In-process LRU cache with optional per-entry TTL, at most ``max_entries`` entries.
+
+    Values are deep-copied on the way in and out (immutable scalars are not), so a caller
+    that mutates what it got changes neither the entry nor what the next hit returns, as
+    with ``DiskBackend`` and ``RedisBackend``, which return fresh objects. A value that
+    cannot be deep-copied fails its ``set`` (counted, passed through). ``copy=False`` keeps
+    references instead: faster, for values nobody mutates.
+    """
 
     def __init__(
-        self, max_entries: int = 1024, *, clock: Callable[[], float] = time.monotonic
+        self,
+        max_entries: int = 1024,
+        *,
+        copy: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries must be at least 1, got {max_entries}")
         self.max_entries = max_entries
+        self.copy = copy
         self._clock = clock
         self._data: OrderedDict[str, tuple[float | None, Any]] = OrderedDict()
 
@@ -107,9 +131,11 @@ class MemoryBackend:
             del self._data[key]
             return MISS
         self._data.move_to_end(key)
-        return True, value
+        return True, _private(value) if self.copy else value
 
     async def set(self, key: str, value: Any, ttl: float | None) -> None:
+        if self.copy:
+            value = _private(value)
         self._data[key] = (None if ttl is None else self._clock() + ttl, value)
         self._data.move_to_end(key)
         while len(self._data) > self.max_entries:
@@ -125,13 +151,15 @@ class MemoryBackend:
 # Made once: json.dumps with non-default options would build an encoder on every call.
 _SCALAR = json.JSONEncoder(separators=(",", ":")).encode
 _STR = json.encoder.encode_basestring_ascii
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def default_key(data: object) -> str:
     """A canonical, type-tagged cache key for ``data``.
 
     Strings, numbers, booleans and ``None`` are JSON (so ``1``, ``1.0``, ``True`` and ``"1"``
-    differ); lists are JSON arrays; tuples, sets, bytes and dicts are tagged JSON objects, a
+    differ); an enum member (``IntEnum`` and ``StrEnum`` included) is tagged with its class's
+    qualified name and its value, so it differs from the plain value; lists are JSON arrays; tuples, sets, bytes and dicts are tagged JSON objects, a
     dict as its ``[key, value]`` pairs sorted by their encoding (keys of any type, never
     stringified; equal dicts match whatever their order), a dataclass instance as its class's
     qualified name and its fields in order. Anything else raises TypeError (no ``repr``
@@ -146,7 +174,18 @@ def default_key(data: object) -> str:
 
 
 def _encode(obj: object) -> str:
-    if obj is None or isinstance(obj, (str, int, float)):  # bool is an int
+    kind = type(obj)
+    if kind in _SCALARS:
+        return _SCALAR(obj)
+    if isinstance(obj, enum.Enum):  # before str/int: IntEnum and StrEnum members are both
+        return (
+            '{"enum":'
+            + _STR(f"{kind.__module__}.{kind.__qualname__}")
+            + ',"value":'
+            + _encode(obj.value)
+            + "}"
+        )
+    if isinstance(obj, (str, int, float)):  # subclasses; bool is an int
         return _SCALAR(obj)
     if isinstance(obj, list):
         return "[" + ",".join(map(_encode, cast("list[object]", obj))) + "]"
@@ -180,7 +219,13 @@ def _encode(obj: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CacheStats:
-    """Counters of one Cache: backend hits and misses, backend errors, coalesced misses."""
+    """Counters of one Cache.
+
+    Every lookup counts once: a ``hit``, a ``miss`` or an ``error`` (the backend's ``get``
+    failed). ``errors`` also counts failed stores (``set``), so a call during an outage
+    counts two. ``coalesced`` counts calls that waited for another call's lookup or
+    computation (each also counts the hit or miss it got).
+    """
 
     hits: int
     misses: int
@@ -203,7 +248,9 @@ class Cache(Primitive[In, Out]):
     Concurrent calls for one key look up and compute once (single-flight: a call registers
     before its backend lookup, and calls arriving meanwhile wait for its outcome, hit or
     computed value or error; ``coalesced`` counts them). ``None`` is cached like any value.
-    A failing backend counts an error and the call passes through to ``primitive``.
+    A failing backend counts an error and the call passes through to ``primitive``. A key
+    function that raises or returns a non-``str`` raises ``CacheKeyError`` (a programming
+    error: loud, and not counted as a lookup).
     """
 
     def __init__(
@@ -239,18 +286,33 @@ class Cache(Primitive[In, Out]):
         return CacheStats(self.hits, self.misses, self.errors, self.coalesced)
 
     def key_for(self, data: In) -> str:
-        """The backend key ``data`` is cached under."""
-        return self._prefix + self._key(data)
+        """The backend key ``data`` is cached under (CacheKeyError if it cannot be made)."""
+        try:
+            key = self._key(data)
+        except Exception as exc:
+            raise self._key_failed(exc) from exc
+        if not isinstance(key, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise self._key_failed(key)
+        return self._prefix + key
+
+    def _key_failed(self, what: object) -> CacheKeyError:
+        if isinstance(what, Exception):
+            problem = f"the key function raised {type(what).__name__}: {what}"
+        else:
+            problem = f"the key function returned {type(what).__qualname__}, not str"
+        return CacheKeyError(self.name, problem)
 
     async def _run(self, data: In, context: WorkflowContext) -> Out:
+        # A key that cannot be made is a programming error: raised, never counted as a lookup
+        # (counting it and passing through would turn the cache off with only a counter).
+        # key_for, inlined: this is the hit path.
         try:
-            key = self._prefix + self._key(data)
-        except Exception:
-            # A key that cannot be made is a failed lookup: count it and pass through.
-            self.errors += 1
-            if _lookup_observer is not None:
-                _lookup_observer(self, "error")
-            return await self.primitive.execute(data, context)
+            key = self._key(data)
+        except Exception as exc:
+            raise self._key_failed(exc) from exc
+        if not isinstance(key, str):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise self._key_failed(key)
+        key = self._prefix + key
         inflight = self._inflight
         while key in inflight:
             # Another call is looking this key up or computing it: wait for its outcome.
@@ -279,6 +341,7 @@ class Cache(Primitive[In, Out]):
             try:
                 found, value = await self.backend.get(key)
             except Exception:
+                # A failed lookup is an error, not also a miss: each lookup counts once.
                 self.errors += 1
                 if _lookup_observer is not None:
                     _lookup_observer(self, "error")
@@ -288,9 +351,9 @@ class Cache(Primitive[In, Out]):
                     if (waiting := inflight.pop(key)) is not None:
                         waiting.set_result((True, value))
                     return value
+                self.misses += 1
                 if _lookup_observer is not None:
                     _lookup_observer(self, "miss")
-            self.misses += 1
             value = await self.primitive.execute(data, context)
         except BaseException as exc:
             if (waiting := inflight.pop(key, None)) is not None:

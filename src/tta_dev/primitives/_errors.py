@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from tta_dev.errors import TtaDevError
 
 __all__ = [
+    "CacheKeyError",
     "CircuitOpenError",
     "FallbackExhausted",
     "LLMError",
@@ -83,6 +84,18 @@ def transient_status(status: int) -> bool:
     """Whether an HTTP error status is worth another try: 408 (timeout), 429 (rate limit) and
     5xx except 501 and 505 (not implemented, version not supported: they stay)."""
     return status in (408, 429) or (500 <= status <= 599 and status not in (501, 505))
+
+
+class CacheKeyError(PrimitiveError, TypeError):
+    """A ``Cache``'s key function raised or returned something other than a ``str``.
+
+    A programming error, raised rather than counted: a key that cannot be made would
+    otherwise turn the cache off for good with only a counter to show it.
+    """
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"cache {name}: {problem}; pass key= a function returning a str")
+        self.name = name
 
 
 class LLMError(PrimitiveError):

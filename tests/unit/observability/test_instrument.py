@@ -14,6 +14,7 @@ from tta_dev.observability import current_instrumentation, instrument, uninstrum
 from tta_dev.primitives import (
     LLM,
     Cache,
+    CacheKeyError,
     CircuitBreaker,
     CircuitOpenError,
     LLMRequest,
@@ -206,16 +207,17 @@ async def test_a_failing_backend_counts_an_error_request(traced: Traced) -> None
     assert traced.sample("tta_cache_requests_total", name="c", result="miss") == 0
 
 
-async def test_a_key_function_that_fails_is_an_error_request_and_passes_through(
+async def test_a_key_function_that_fails_is_an_error_span_and_no_request(
     traced: Traced,
 ) -> None:
     def bad_key(_data: object) -> str:
         raise TypeError("unhashable here")
 
     cache = Cache(MockPrimitive("compute", return_value="v"), key=bad_key, name="c")
-    assert await cache.execute("q") == "v"
-    assert traced.sample("tta_cache_requests_total", name="c", result="error") == 1
-    for result in ("hit", "miss"):
+    with pytest.raises(CacheKeyError):
+        await cache.execute("q")
+    assert attrs(traced.one("c"))["error.type"] == "tta_dev.primitives._errors.CacheKeyError"
+    for result in ("hit", "miss", "error"):
         assert traced.sample("tta_cache_requests_total", name="c", result=result) == 0
 
 

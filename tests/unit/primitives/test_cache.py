@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,6 +9,7 @@ import pytest
 
 from tta_dev.primitives import (
     Cache,
+    CacheKeyError,
     CacheStats,
     LLMRequest,
     MemoryBackend,
@@ -132,15 +134,44 @@ def test_default_key_refuses_what_it_cannot_encode() -> None:
         default_key({"nested": [Opaque()]})
 
 
-async def test_a_key_that_cannot_be_made_counts_an_error_and_passes_through() -> None:
+async def test_a_key_that_cannot_be_made_is_a_loud_programming_error() -> None:
     class Opaque:
         pass
 
     inner = MockPrimitive("m", return_value="v")
-    cache = Cache(inner)
-    assert await cache.execute(Opaque()) == "v"
-    assert await cache.execute(Opaque()) == "v"
-    assert inner.call_count == 2
+    cache = Cache(inner, name="c")
+    with pytest.raises(CacheKeyError, match="cache c: the key function raised TypeError") as info:
+        await cache.execute(Opaque())
+    assert isinstance(info.value.__cause__, TypeError)
+    assert isinstance(info.value, TypeError)  # a programming error: Retry does not retry it
+
+    def bad_type(_data: object) -> str:
+        return 42  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
+
+    wrong = Cache(inner, key=bad_type, name="w")
+    with pytest.raises(CacheKeyError, match="returned int, not str"):
+        await wrong.execute("x")
+    with pytest.raises(CacheKeyError):
+        wrong.key_for("x")
+    assert inner.call_count == 0
+    # Not a lookup: nothing counted (a pass-through would hide that caching is off).
+    assert cache.stats == CacheStats(hits=0, misses=0, errors=0, coalesced=0)
+    assert wrong.stats == CacheStats(hits=0, misses=0, errors=0, coalesced=0)
+
+    class Key(str):
+        pass
+
+    subclass = Cache(inner, key=lambda d: Key(d), name="s")
+    assert await subclass.execute("x") == "v"  # a str subclass is a str
+    assert await subclass.execute("x") == "v"
+    assert subclass.stats == CacheStats(hits=1, misses=1, errors=0, coalesced=0)
+
+
+async def test_a_failed_lookup_counts_as_an_error_not_also_a_miss() -> None:
+    inner = MockPrimitive("m", return_value="v")
+    cache = Cache(inner, backend=BrokenBackend(), namespace="t")
+    assert await cache.execute("k") == "v"
+    # one failed get and one failed set; the get is not also a miss
     assert cache.stats == CacheStats(hits=0, misses=0, errors=2, coalesced=0)
 
 
@@ -363,3 +394,65 @@ async def test_broken_backend_degrades_to_pass_through() -> None:
     assert inner.call_count == 2
     assert cache.errors == 4  # a get and a set per call
     assert cache.hits == 0
+
+
+# --- enum keys and private values --------------------------------------------------------
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+
+
+class Color(enum.StrEnum):
+    RED = "red"
+
+
+class Plain(enum.Enum):
+    A = 1
+
+
+class OtherLevel(enum.IntEnum):
+    LOW = 1
+
+
+def test_default_key_tells_enum_members_from_their_values() -> None:
+    assert default_key(Level.LOW) != default_key(1)
+    assert default_key(Color.RED) != default_key("red")
+    assert default_key(Level.LOW) != default_key(OtherLevel.LOW)
+    assert default_key(Plain.A) != default_key(1)  # a plain Enum has a key now too
+    assert default_key([Level.LOW]) != default_key([1])
+    assert default_key({Color.RED: 1}) != default_key({"red": 1})
+    assert default_key(Level.LOW) == default_key(Level(1))
+    assert default_key(True) != default_key(1)
+
+
+async def test_an_enum_input_and_its_value_are_cached_apart() -> None:
+    inner = MockPrimitive("m", side_effect=lambda x: type(x).__name__)
+    cache = Cache(inner)
+    assert await cache.execute(Level.LOW) == "Level"
+    assert await cache.execute(1) == "int"
+
+
+async def test_memory_backend_hands_out_private_copies() -> None:
+    backend = MemoryBackend()
+    value = {"items": [1, 2]}
+    await backend.set("k", value, None)
+    value["items"].append(3)  # the caller keeps using what it stored
+    found, first = await backend.get("k")
+    assert (found, first) == (True, {"items": [1, 2]})
+    first["items"].append(4)  # a hit's receiver mutates its result
+    assert await backend.get("k") == (True, {"items": [1, 2]})
+
+
+async def test_a_cache_hit_is_not_the_object_an_earlier_caller_mutated() -> None:
+    cache = Cache(MockPrimitive("m", side_effect=lambda _x: {"n": [0]}))
+    first = await cache.execute("q")
+    first["n"].append(1)
+    assert await cache.execute("q") == {"n": [0]}
+
+
+async def test_memory_backend_can_keep_references() -> None:
+    backend = MemoryBackend(copy=False)
+    value = [1]
+    await backend.set("k", value, None)
+    assert (await backend.get("k"))[1] is value
