@@ -7,6 +7,7 @@ must scrape a port chosen here; a Prometheus from PROMETHEUS_URL cannot be told 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import Gauge
 
+from tests.integration._missing import unavailable
 from tta_dev.devtools.services import ServiceUnavailableError, find_free_port, provide_services
 from tta_dev.observability import _selfcheck as selfcheck
 from tta_dev.observability import serve_metrics
@@ -22,13 +24,18 @@ from tta_dev.observability import serve_metrics
 
 @pytest.fixture(scope="module")
 def scraping_prometheus() -> Iterator[tuple[str, str]]:
-    """(Prometheus URL, metrics address it scrapes every second)."""
+    """(Prometheus URL, metrics address it scrapes every second).
+
+    Locally a missing Prometheus skips with the ways to provide it; in CI it fails.
+    """
     addr = f"127.0.0.1:{find_free_port()}"
-    try:
-        with provide_services(["prometheus"], environ={}, scrape_targets=[addr]) as endpoints:
-            yield endpoints["prometheus"].url, addr
-    except ServiceUnavailableError as exc:
-        pytest.skip(str(exc))
+    with contextlib.ExitStack() as stack:
+        try:
+            services = provide_services(["prometheus"], environ={}, scrape_targets=[addr])
+            endpoints = stack.enter_context(services)
+        except ServiceUnavailableError as exc:
+            unavailable(str(exc))
+        yield endpoints["prometheus"].url, addr
 
 
 def test_selfcheck_passes_against_a_real_prometheus(

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration._missing import unavailable
 from tta_dev.devtools.services import find_free_port, redis_ready, redis_server_argv, wait_until
 from tta_dev.primitives import Cache, Map, RedisBackend, WorkflowContext, step
 from tta_dev.testing import MockPrimitive
@@ -109,7 +110,10 @@ class PrivateRedis:
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     if shutil.which("redis-server") is None:
-        pytest.skip("needs the redis-server binary (apt-get install -y redis-server)")
+        unavailable(
+            "needs the redis-server binary: run `uv run nox -s integration`, which installs it"
+            " where it can, or `apt-get install -y redis-server`"
+        )
     server = PrivateRedis(find_free_port(), tmp_path)
     server.start()
     try:

@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 
+from tests.integration._missing import unavailable
 from tta_dev.devtools.services import prometheus_ready, provide_services, redis_ready
 
 
@@ -54,7 +55,9 @@ def test_environment_path_uses_the_resolved_urls(redis_url: str, prometheus_url:
 def test_local_binary_path_starts_and_stops_the_server(name: str) -> None:
     binary = "redis-server" if name == "redis" else "prometheus"
     if shutil.which(binary) is None:
-        pytest.skip(f"{binary} is not installed; this path is exercised where it is")
+        unavailable(
+            f"{binary} is not installed: run `uv run nox -s integration`, which installs it"
+        )
     ready = redis_ready if name == "redis" else prometheus_ready
     with provide_services([name], environ={}) as found:
         endpoint = found[name]
@@ -76,7 +79,9 @@ with provide_services(["redis"], environ={}) as found:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_started_server_is_stopped_on_interrupt(sig: signal.Signals) -> None:
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed; this path is exercised where it is")
+        unavailable(
+            "redis-server is not installed: run `uv run nox -s integration`, which installs it"
+        )
     with subprocess.Popen(
         [sys.executable, "-c", _HOLD_SERVICE], stdout=subprocess.PIPE, text=True
     ) as proc:
