@@ -214,3 +214,25 @@ def test_missing_prometheus_fails_in_ci() -> None:
     assert done.returncode == 1, done.stdout
     assert "2 errors" in done.stdout
     assert "CI is set, so this fails instead of skipping" in done.stdout
+
+
+# --- one code path: CI installs no service itself ----------------------------------------
+
+
+def test_ci_scripts_leave_services_to_the_sessions() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text("utf-8"))
+    runs = [
+        step.get("run", "") for job in workflow["jobs"].values() for step in job.get("steps", [])
+    ]
+    assert not [run for run in runs if "apt-get" in run]
+    session_runs = [run for run in runs if '-s "$SESSION"' in run]
+    assert session_runs == ['uv run nox --download-python always -s "$SESSION"']
+    commands = [
+        line
+        for line in (ROOT / ".ci" / "run").read_text("utf-8").splitlines()
+        if not line.lstrip().startswith("#")
+    ]
+    assert not [line for line in commands if "apt-get" in line]
+    assert commands[-1] == "uv run nox -t ci"
