@@ -52,7 +52,7 @@ def workspace_members(c: Context, fmt: str = "text") -> None:
     c.run(f"uv run tta-dev workspace members --format {_quote(fmt)}", pty=False)
 
 
-@task(name="graph", help={"fmt": "text, json, markdown, mermaid or dot"})
+@task(name="graph", help={"fmt": "text, json, markdown, mermaid, dot, svg or html"})
 def workspace_graph(c: Context, fmt: str = "mermaid") -> None:
     """Show the member dependency graph."""
     c.run(f"uv run tta-dev workspace graph --format {_quote(fmt)}", pty=False)
@@ -97,6 +97,37 @@ def workspace_test_affected(c: Context, base: str = "origin/main") -> None:
     c.run(f"uv run nox -s unit -- --affected-since {_quote(base)}", pty=False)
 
 
+@task(name="run", help={"command": "the uv command to time, e.g. 'uv sync --locked'"})
+def metrics_run(c: Context, command: str) -> None:
+    """Run a uv command, time it and record it in .tta/metrics/uv.jsonl."""
+    import shlex
+
+    argv = " ".join(_quote(word) for word in shlex.split(command))
+    c.run(f"uv run tta-dev metrics run -- {argv}", pty=False)
+
+
+@task(
+    name="report", help={"fmt": "text, json, markdown or prometheus", "last": "runs per operation"}
+)
+def metrics_report(c: Context, fmt: str = "text", last: int = 50) -> None:
+    """p50, p95, success rate and trend of the recorded uv commands."""
+    c.run(f"uv run tta-dev metrics report --format {_quote(fmt)} --last {int(last)}", pty=False)
+
+
+@task(help={"fmt": "text, json or markdown", "services": "also check REDIS_URL/PROMETHEUS_URL"})
+def health(c: Context, fmt: str = "text", services: bool = False) -> None:
+    """Is this checkout ready: uv, lock, environment, hooks, drift, prompt files."""
+    flags = " --services" if services else ""
+    c.run(f"uv run tta-dev health --format {_quote(fmt)}{flags}", pty=False)
+
+
+@task(help={"output": "folder for index.html", "base": "branch to compare with"})
+def dashboard(c: Context, output: str = ".tta/dashboard", base: str = "") -> None:
+    """Write the offline HTML dashboard (health, uv trends, graph, affected members)."""
+    flags = f" --base {_quote(base)}" if base else ""
+    c.run(f"uv run tta-dev dashboard -o {_quote(output)}{flags}", pty=False)
+
+
 def _quote(text: str) -> str:
     import shlex
 
@@ -114,7 +145,10 @@ workspace_ns = Collection(
     workspace_test_affected,
 )
 
-ns = Collection(check, ci)
+metrics_ns = Collection("metrics", metrics_run, metrics_report)
+
+ns = Collection(check, ci, health, dashboard)
+ns.add_collection(metrics_ns)
 ns.add_collection(nox_ns)
 ns.add_collection(devtools_ns)
 ns.add_collection(workspace_ns)

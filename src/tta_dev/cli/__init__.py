@@ -38,6 +38,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "tta_dev.cli._workspace:register",
         "uv workspace: members, graph, affected members, lockfile diff",
     ),
+    "metrics": (
+        "tta_dev.cli._metrics:register_metrics",
+        "time uv commands and report their history (p50, p95, trend)",
+    ),
+    "health": (
+        "tta_dev.cli._metrics:register_health",
+        "is this checkout ready: uv, lock, environment, hooks, drift",
+    ),
+    "dashboard": (
+        "tta_dev.cli._metrics:register_dashboard",
+        "write one offline HTML page: health, uv trends, graph, affected members",
+    ),
     "profile": (
         "tta_dev.cli._observability:register",
         "run a workflow instrumented (or read its spans) and show time per primitive",

@@ -33,7 +33,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     members.set_defaults(handler=_members)
 
     graph = commands.add_parser("graph", help="the member dependency graph")
-    _root_and_format(graph, GRAPH_FORMATS)
+    _root_and_format(graph, (*GRAPH_FORMATS, "svg", "html"))
+    graph.add_argument(
+        "--affected-since",
+        metavar="REF",
+        help="colour the members affected since the merge base with REF (work tree included)",
+    )
     graph.set_defaults(handler=_graph)
 
     affected = commands.add_parser(
@@ -101,7 +106,25 @@ def _graph(args: argparse.Namespace) -> int:
     from tta_dev.workspace import build_graph, current_lock, load_workspace, render_graph
 
     workspace = load_workspace(args.root)
-    print(render_graph(build_graph(workspace, current_lock(workspace)), args.format))
+    graph = build_graph(workspace, current_lock(workspace))
+    affected = None
+    if args.affected_since:
+        affected = [m.name for m in affected_since(workspace, args.affected_since).affected]
+    if args.format in ("svg", "html"):
+        # Pictures live in devtools (Graphviz, HTML); imported only for these formats.
+        from tta_dev.devtools.pictures import graph_html, graph_svg
+
+        print(graph_svg(graph, affected) if args.format == "svg" else graph_html(graph, affected))
+    elif affected is not None and args.format in ("mermaid", "markdown", "dot"):
+        from tta_dev.workspace import graph_to_dot, graph_to_mermaid
+
+        if args.format == "dot":
+            print(graph_to_dot(graph, affected))
+        else:
+            chart = graph_to_mermaid(graph, affected)
+            print(chart if args.format == "mermaid" else f"```mermaid\n{chart}\n```")
+    else:
+        print(render_graph(graph, args.format))
     return 0
 
 

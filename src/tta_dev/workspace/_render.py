@@ -13,6 +13,8 @@ import unicodedata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # types only: the CLI reads the format names without loading the rest
+    from collections.abc import Collection
+
     from tta_dev.workspace._affected import AffectedResult, Reason
     from tta_dev.workspace._diff import LockDiff
     from tta_dev.workspace._graph import MemberEdge, WorkspaceGraph
@@ -123,10 +125,19 @@ def graph_data(graph: WorkspaceGraph) -> dict[str, Any]:
     }
 
 
-def graph_to_mermaid(graph: WorkspaceGraph) -> str:
-    """A Mermaid flowchart (GitHub renders it): groups dotted, extras labelled."""
+def graph_to_mermaid(graph: WorkspaceGraph, affected: Collection[str] | None = None) -> str:
+    """A Mermaid flowchart (GitHub renders it): groups dotted, extras labelled.
+
+    With ``affected`` (member names), those members are drawn as affected and the others
+    greyed out.
+    """
     ids = {m.name: f"m{i}" for i, m in enumerate(graph.workspace.members)}
     lines = ["flowchart LR"]
+    if affected is not None:
+        lines += [
+            f"    classDef affected {_AFFECTED_STYLE['mermaid']}",
+            f"    classDef unaffected {_UNAFFECTED_STYLE['mermaid']}",
+        ]
     for member in graph.workspace.members:
         label = _mermaid_text(f"{member.name} ({member.path})")
         lines.append(f'    {ids[member.name]}["{label}"]')
@@ -134,7 +145,31 @@ def graph_to_mermaid(graph: WorkspaceGraph) -> str:
         arrow = "-->" if kind == "runtime" else "-.->"
         label = "" if text == "runtime" else f"|{_mermaid_text(text)}|"
         lines.append(f"    {ids[source]} {arrow}{label} {ids[target]}")
+    if affected is not None:
+        for kind, names in _split(graph, affected).items():
+            if names:
+                lines.append(f"    class {','.join(ids[n] for n in names)} {kind}")
     return "\n".join(lines)
+
+
+# Affected members stand out (warm fill, bold border); the rest recede (grey).
+_AFFECTED_STYLE = {
+    "mermaid": "fill:#ffd8a8,stroke:#d9480f,stroke-width:2px,color:#000",
+    "dot": 'style=filled, fillcolor="#ffd8a8", color="#d9480f", penwidth=2',
+}
+_UNAFFECTED_STYLE = {
+    "mermaid": "fill:#f1f3f5,stroke:#adb5bd,color:#868e96",
+    "dot": 'style=filled, fillcolor="#f1f3f5", color="#adb5bd", fontcolor="#868e96"',
+}
+
+
+def _split(graph: WorkspaceGraph, affected: Collection[str]) -> dict[str, list[str]]:
+    chosen = set(affected)
+    names = [m.name for m in graph.workspace.members]
+    return {
+        "affected": [n for n in names if n in chosen],
+        "unaffected": [n for n in names if n not in chosen],
+    }
 
 
 def _mermaid_text(text: str) -> str:
@@ -150,12 +185,18 @@ def _mermaid_text(text: str) -> str:
     return out
 
 
-def graph_to_dot(graph: WorkspaceGraph) -> str:
-    """A Graphviz digraph: groups dashed, extras dotted."""
+def graph_to_dot(graph: WorkspaceGraph, affected: Collection[str] | None = None) -> str:
+    """A Graphviz digraph: groups dashed, extras dotted; ``affected`` members highlighted."""
     lines = ["digraph workspace {", "    rankdir=LR;", "    node [shape=box];"]
+    chosen = None if affected is None else set(affected)
     for member in graph.workspace.members:
         label = f"{_dot_text(member.name)}\\n{_dot_text(member.path)}"
-        lines.append(f'    "{_dot_text(member.name)}" [label="{label}"];')
+        look = ""
+        if chosen is not None:
+            look = ", " + (
+                _AFFECTED_STYLE["dot"] if member.name in chosen else _UNAFFECTED_STYLE["dot"]
+            )
+        lines.append(f'    "{_dot_text(member.name)}" [label="{label}"{look}];')
     style = {"runtime": "solid", "optional": "dotted", "group": "dashed"}
     lines += [
         f'    "{_dot_text(source)}" -> "{_dot_text(target)}"'
