@@ -103,7 +103,13 @@ def _members(args: argparse.Namespace) -> int:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    from tta_dev.workspace import build_graph, current_lock, load_workspace, render_graph
+    from tta_dev.workspace import (
+        affected_since,
+        build_graph,
+        current_lock,
+        load_workspace,
+        render_graph,
+    )
 
     workspace = load_workspace(args.root)
     graph = build_graph(workspace, current_lock(workspace))
