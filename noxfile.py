@@ -22,6 +22,7 @@ from tta_dev.devtools.services import (  # noqa: E402
     ServiceUnavailableError,
     find_free_port,
     provide_services,
+    provide_tool,
 )
 
 nox.needs_version = ">=2026.8"
@@ -119,6 +120,11 @@ def integration(session: nox.Session) -> None:
     """Integration tests against real Redis and real Prometheus (env URL, local binary or compose)."""
     install_locked(session, "test", extras=ALL_EXTRAS)
     _erase_coverage("integration")
+    # The dashboard test renders in headless Chromium and draws with Graphviz: found or
+    # installed like the services (apt-get where no one must answer; TTA_NO_PROVISION=1).
+    for tool in ("chromium", "graphviz"):
+        found = provide_tool(tool, log=session.log)
+        session.log(f"{tool}: {found.binary or 'not available: ' + found.reason}")
     try:
         with provide_services(
             ["redis", "prometheus"],

@@ -40,6 +40,7 @@ from tta_dev.errors import TtaDevError
 __all__ = [
     "PROVISION_OPT_OUT",
     "SERVICES",
+    "TOOLS",
     "CommandRunner",
     "ProvisionResult",
     "ServiceEndpoint",
@@ -48,6 +49,7 @@ __all__ = [
     "find_free_port",
     "prometheus_ready",
     "provide_services",
+    "provide_tool",
     "provision",
     "redis_ready",
     "redis_server_argv",
@@ -348,6 +350,44 @@ def provision(
         )
     log(f"{spec.name}: installed '{spec.apt_package}' ({binary})")
     return result(binary)
+
+
+#: Programs some tests need that are not services (no URL, nothing to start): the name
+#: a caller asks for -> (the binary looked up on PATH, the Debian package that has it).
+TOOLS: Mapping[str, tuple[str, str]] = {
+    "chromium": ("chromium", "chromium"),
+    "graphviz": ("dot", "graphviz"),
+}
+
+
+def provide_tool(
+    name: str,
+    *,
+    which: Callable[[str], str | None] = shutil.which,
+    provisioner: Callable[..., ProvisionResult] = provision,
+    log: Callable[[str], None] = _no_log,
+) -> ProvisionResult:
+    """Find the program ``name`` (see ``TOOLS``), or install it the way services are.
+
+    The same rules as :func:`provision`: apt-get only where no one must answer a question,
+    ``TTA_NO_PROVISION=1`` opts out, and the result's ``reason`` says why when nothing is
+    installed.
+    """
+    binary, package = TOOLS[name]
+    found = which(binary)
+    if found is not None:
+        return ProvisionResult(name, package, found)
+    spec = ServiceSpec(
+        name=name,
+        env_var="",
+        binary=binary,
+        compose_service="",
+        compose_port=0,
+        scheme="",
+        ready=lambda _url: False,
+        apt_package=package,
+    )
+    return provisioner(spec, log=log)
 
 
 # --- starting and stopping --------------------------------------------------------------

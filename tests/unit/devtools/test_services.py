@@ -564,3 +564,19 @@ def test_default_provisioner_honours_the_opt_out(
         pass
     assert "(not installed automatically: TTA_NO_PROVISION=1 is set)" in str(info.value)
     assert logs == []
+
+
+def test_provide_tool_uses_what_is_on_path_and_installs_what_is_not() -> None:
+    from tta_dev.devtools.services import ProvisionResult, provide_tool
+
+    asked: list[ServiceSpec] = []
+
+    def fake_provision(spec: ServiceSpec, **_kwargs: object) -> ProvisionResult:
+        asked.append(spec)
+        return ProvisionResult(spec.name, spec.apt_package, "/usr/bin/" + spec.binary)
+
+    found = provide_tool("graphviz", which=lambda b: f"/opt/{b}", provisioner=fake_provision)
+    assert (found.binary, asked) == ("/opt/dot", [])
+    installed = provide_tool("chromium", which=lambda _b: None, provisioner=fake_provision)
+    assert installed.binary == "/usr/bin/chromium"
+    assert [(s.binary, s.apt_package) for s in asked] == [("chromium", "chromium")]
