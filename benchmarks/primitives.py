@@ -214,8 +214,9 @@ def make_cases() -> dict[str, Bench]:
     }
 
 
-# Calls per sample: a few milliseconds each, so that a sample is rarely preempted on a busy
-# machine; many samples, in alternating order, and medians.
+# Calls per sample: a few milliseconds each by default (--calls scales them down, for a loaded
+# machine, where a short sample is less often preempted);
+# many samples, in alternating order, and medians.
 CALLS = {
     "lcel10": 3,
     "step10_thread": 5,
@@ -228,10 +229,14 @@ CALLS = {
 DEFAULT_CALLS = 2_000
 
 
-async def measure(repeats: int) -> dict[str, float]:
+def calls_per_sample(name: str, scale: float) -> int:
+    return max(1, round(CALLS.get(name, DEFAULT_CALLS) * scale))
+
+
+async def measure(repeats: int, scale: float = 1.0) -> dict[str, float]:
     cases = make_cases()
     for name, bench in cases.items():  # warm up (and fill the cache)
-        await bench(CALLS.get(name, DEFAULT_CALLS))
+        await bench(calls_per_sample(name, scale))
     samples: dict[str, list[float]] = {name: [] for name in cases}
     names = list(cases)
     gc.collect()
@@ -240,7 +245,7 @@ async def measure(repeats: int) -> dict[str, float]:
     try:
         for r in range(repeats):
             for name in names if r % 2 == 0 else reversed(names):
-                n = CALLS.get(name, DEFAULT_CALLS)
+                n = calls_per_sample(name, scale)
                 start = time.perf_counter_ns()
                 await cases[name](n)
                 samples[name].append((time.perf_counter_ns() - start) / n / 1_000)
@@ -331,12 +336,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--repeats", type=int, default=400)
     parser.add_argument("--quick", action="store_true", help="60 repeats")
+    parser.add_argument(
+        "--calls",
+        type=int,
+        default=DEFAULT_CALLS,
+        help=f"calls per sample of a one-await case (default {DEFAULT_CALLS}; the others "
+        "scale with it): fewer, with more --repeats, on a loaded machine, so that most "
+        "samples run without being preempted",
+    )
     args = parser.parse_args()
     repeats = 60 if args.quick else args.repeats
-    medians = asyncio.run(measure(repeats))
+    medians = asyncio.run(measure(repeats, args.calls / DEFAULT_CALLS))
     print(
         f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"{repeats} repeats, tenacity {version('tenacity')}, "
+        f"{repeats} repeats, {args.calls} calls per sample, tenacity {version('tenacity')}, "
         f"langchain-core {version('langchain-core')}, {time.strftime('%Y-%m-%d')}\n"
     )
     table = rows(medians)
