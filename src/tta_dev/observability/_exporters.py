@@ -10,7 +10,9 @@ variables (``OTEL_TRACES_EXPORTER``, ``OTEL_EXPORTER_OTLP_*``, ``OTEL_SERVICE_NA
 from __future__ import annotations
 
 import importlib
+import math
 import os
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,8 +40,15 @@ DEFAULT_METRICS_ADDR = "127.0.0.1:9464"
 _OTLP_MODULE = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
 
 
-def otlp_span_exporter() -> SpanExporter:
-    """An OTLP/HTTP span exporter configured by ``OTEL_EXPORTER_OTLP_*`` (the ``otlp`` extra)."""
+def otlp_span_exporter(environ: Mapping[str, str] | None = None) -> SpanExporter:
+    """An OTLP/HTTP span exporter configured by ``OTEL_EXPORTER_OTLP_*`` (the ``otlp`` extra).
+
+    Without ``environ`` the exporter reads ``os.environ`` itself. With it, the endpoint,
+    headers, timeout, compression and TLS files come from ``environ`` (the per-signal
+    ``..._TRACES_...`` variable first, as the specification says); the SDK still adds
+    headers, certificates and a credential provider from ``os.environ`` that ``environ``
+    leaves unset, since it offers no way to turn those off.
+    """
     try:
         module = importlib.import_module(_OTLP_MODULE)
     except ImportError as exc:
@@ -47,7 +56,124 @@ def otlp_span_exporter() -> SpanExporter:
             "the OTLP exporter is not installed: install tta-dev with the 'otlp' extra "
             "(uv sync --extra otlp) or set OTEL_TRACES_EXPORTER=console or none"
         ) from exc
-    return cast("SpanExporter", module.OTLPSpanExporter())
+    if environ is None:
+        return cast("SpanExporter", module.OTLPSpanExporter())
+    return cast("SpanExporter", module.OTLPSpanExporter(**_otlp_settings(environ)))
+
+
+def _otlp_value(env: Mapping[str, str], name: str) -> str:
+    """``OTEL_EXPORTER_OTLP_TRACES_<name>``, else ``OTEL_EXPORTER_OTLP_<name>``, else ""."""
+    return (
+        env.get(f"OTEL_EXPORTER_OTLP_TRACES_{name}", "").strip()
+        or env.get(f"OTEL_EXPORTER_OTLP_{name}", "").strip()
+    )
+
+
+def _otlp_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.util.re import parse_env_headers
+
+    endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    if not endpoint:
+        base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip() or "http://localhost:4318"
+        endpoint = f"{base.rstrip('/')}/v1/traces"
+    settings: dict[str, Any] = {
+        "endpoint": endpoint,
+        "headers": parse_env_headers(_otlp_value(env, "HEADERS"), liberal=True),
+        "timeout": _positive_number(
+            env, "OTEL_EXPORTER_OTLP_TIMEOUT", _otlp_value(env, "TIMEOUT"), 10.0
+        ),
+    }
+    compression = _otlp_value(env, "COMPRESSION").lower() or "none"
+    try:
+        settings["compression"] = Compression(compression)
+    except ValueError:
+        raise ValueError(
+            f"OTEL_EXPORTER_OTLP_COMPRESSION: unknown compression {compression[:40]!r}; "
+            "use gzip, deflate or none"
+        ) from None
+    for key, name in [
+        ("certificate_file", "CERTIFICATE"),
+        ("client_key_file", "CLIENT_KEY"),
+        ("client_certificate_file", "CLIENT_CERTIFICATE"),
+    ]:
+        if value := _otlp_value(env, name):
+            settings[key] = value
+    return settings
+
+
+def _positive_number(env: Mapping[str, str], name: str, raw: str, default: float) -> float:
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {raw[:40]!r}")
+    return value
+
+
+# The specification's defaults (and the SDK's); the SDK would read os.environ for them.
+_BSP_DEFAULTS = {
+    "OTEL_BSP_MAX_QUEUE_SIZE": 2048,
+    "OTEL_BSP_SCHEDULE_DELAY": 5000,
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": 512,
+    "OTEL_BSP_EXPORT_TIMEOUT": 30000,
+}
+_BSP_MAX = 2**31 - 1  # a bound on queue sizes and milliseconds (10**400 is no setting)
+
+
+def _bsp_settings(env: Mapping[str, str]) -> dict[str, int]:
+    """``OTEL_BSP_*`` from ``env``: positive integers up to 2**31-1, batch <= queue."""
+    values: dict[str, int] = {}
+    for name, default in _BSP_DEFAULTS.items():
+        raw = env.get(name, "").strip()
+        if not raw:
+            values[name] = default
+            continue
+        # ASCII digits, and no more than 10 of them, before int() sees them.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and 0 < int(raw) <= _BSP_MAX):
+            raise ValueError(f"{name} must be an integer from 1 to {_BSP_MAX}, got {raw[:40]!r}")
+        values[name] = int(raw)
+    if values["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"] > values["OTEL_BSP_MAX_QUEUE_SIZE"]:
+        raise ValueError("OTEL_BSP_MAX_EXPORT_BATCH_SIZE must not exceed OTEL_BSP_MAX_QUEUE_SIZE")
+    return {
+        "max_queue_size": values["OTEL_BSP_MAX_QUEUE_SIZE"],
+        "schedule_delay_millis": values["OTEL_BSP_SCHEDULE_DELAY"],
+        "max_export_batch_size": values["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"],
+        "export_timeout_millis": values["OTEL_BSP_EXPORT_TIMEOUT"],
+    }
+
+
+def _resource_attributes(env: Mapping[str, str]) -> dict[str, str]:
+    """The resource the SDK's ``Resource.create()`` builds, read from ``env`` alone.
+
+    SDK identity, ``OTEL_RESOURCE_ATTRIBUTES`` (``k=v`` pairs, values URL-decoded), then
+    ``OTEL_SERVICE_NAME`` over ``service.name``; ``unknown_service:<python>`` otherwise.
+    """
+    import urllib.parse
+    import uuid
+
+    from opentelemetry.sdk.version import __version__ as sdk_version
+
+    attributes = {
+        "telemetry.sdk.language": "python",
+        "telemetry.sdk.name": "opentelemetry",
+        "telemetry.sdk.version": sdk_version,
+        "service.instance.id": str(uuid.uuid4()),
+    }
+    for item in env.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
+        key, sep, value = item.partition("=")
+        if sep and key.strip():
+            attributes[key.strip()] = urllib.parse.unquote(value.strip())
+    service = env.get("OTEL_SERVICE_NAME", "").strip()
+    if service:
+        attributes["service.name"] = service
+    elif not attributes.get("service.name"):
+        python = os.path.basename(sys.executable)
+        attributes["service.name"] = f"unknown_service:{python}" if python else "unknown_service"
+    return attributes
 
 
 def tracer_provider_from_env(environ: Mapping[str, str] | None = None) -> TracerProvider:
@@ -55,9 +181,11 @@ def tracer_provider_from_env(environ: Mapping[str, str] | None = None) -> Tracer
 
     Comma-separated ``otlp`` (the default, as the specification says), ``console`` or
     ``none``; each exporter gets a ``BatchSpanProcessor`` (tuned by ``OTEL_BSP_*``). The
-    resource comes from ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES``. The provider
-    is returned, never set globally: pass it to ``instrument()``. Raises ValueError for an
-    unknown exporter name.
+    resource comes from ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES``, the OTLP
+    exporter from ``OTEL_EXPORTER_OTLP_*``. Every one of them is read from ``environ``
+    (``os.environ`` when not given), so a mapping describes the whole provider. The
+    provider is returned, never set globally: pass it to ``instrument()``. Raises
+    ValueError for an unknown exporter name or a malformed setting.
     """
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -72,15 +200,24 @@ def tracer_provider_from_env(environ: Mapping[str, str] | None = None) -> Tracer
             f"OTEL_TRACES_EXPORTER: unknown exporter(s) {', '.join(unknown)}; "
             "use otlp, console or none"
         )
+    batching = _bsp_settings(env)
+    resource = Resource(_resource_attributes(env))
     exporters: list[SpanExporter] = []
-    if "otlp" in names:
-        exporters.append(otlp_span_exporter())
-    if "console" in names:
+    if "otlp" in names and "none" not in names:
+        exporters.append(otlp_span_exporter(env))
+    if "console" in names and "none" not in names:
         exporters.append(ConsoleSpanExporter())
-    provider = TracerProvider(resource=Resource.create())
-    if "none" not in names:
-        for exporter in exporters:
-            provider.add_span_processor(BatchSpanProcessor(exporter))
+    provider = TracerProvider(resource=resource)
+    for exporter in exporters:
+        provider.add_span_processor(
+            BatchSpanProcessor(
+                exporter,
+                max_queue_size=batching["max_queue_size"],
+                schedule_delay_millis=batching["schedule_delay_millis"],
+                max_export_batch_size=batching["max_export_batch_size"],
+                export_timeout_millis=batching["export_timeout_millis"],
+            )
+        )
     return provider
 
 

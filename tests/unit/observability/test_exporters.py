@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import socket
 import threading
 import urllib.request
@@ -63,9 +64,70 @@ def test_unknown_exporter_is_a_clear_error() -> None:
 
 def test_service_name_comes_from_the_standard_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_SERVICE_NAME", "tta-test-service")
-    provider = tracer_provider_from_env({"OTEL_TRACES_EXPORTER": "none"})
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    provider = tracer_provider_from_env()
     assert provider.resource.attributes["service.name"] == "tta-test-service"
     provider.shutdown()
+
+
+_OS_ENVIRON = {
+    "OTEL_SERVICE_NAME": "from-os-environ",
+    "OTEL_RESOURCE_ATTRIBUTES": "leaked=yes,team=os",
+    "OTEL_BSP_SCHEDULE_DELAY": "1",
+    "OTEL_BSP_MAX_QUEUE_SIZE": "3",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "3",
+}
+
+
+def test_everything_comes_from_the_given_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in _OS_ENVIRON.items():
+        monkeypatch.setenv(name, value)
+    provider = tracer_provider_from_env(
+        {
+            "OTEL_TRACES_EXPORTER": "console",
+            "OTEL_SERVICE_NAME": "from-mapping",
+            "OTEL_RESOURCE_ATTRIBUTES": "team=a%20b,deployment.environment=test",
+            "OTEL_BSP_SCHEDULE_DELAY": "1234",
+            "OTEL_BSP_MAX_QUEUE_SIZE": "1024",
+        }
+    )
+    attributes = dict(provider.resource.attributes)
+    assert attributes["service.name"] == "from-mapping"
+    assert attributes["team"] == "a b"
+    assert attributes["deployment.environment"] == "test"
+    assert "leaked" not in attributes
+    assert attributes["telemetry.sdk.name"] == "opentelemetry"
+    [processor] = processors(provider)
+    batch = processor._batch_processor
+    assert batch._schedule_delay_millis == 1234
+    assert batch._max_queue_size == 1024
+    assert batch._max_export_batch_size == 512  # the default, not os.environ's 3
+    provider.shutdown()
+
+
+def test_a_mapping_without_service_name_gets_the_default_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "from-os-environ")
+    provider = tracer_provider_from_env({"OTEL_TRACES_EXPORTER": "none"})
+    assert str(provider.resource.attributes["service.name"]).startswith("unknown_service")
+    provider.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("OTEL_BSP_SCHEDULE_DELAY", "0"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "-5"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "1" + "0" * 400),
+        ("OTEL_BSP_EXPORT_TIMEOUT", "soon"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4096"),  # above the queue size
+    ],
+)
+def test_malformed_batch_settings_are_one_clear_error(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name) as info:
+        tracer_provider_from_env({"OTEL_TRACES_EXPORTER": "console", name: value})
+    assert len(str(info.value)) < 200
 
 
 @pytest.mark.skipif(HAS_OTLP, reason="the otlp extra is installed")
@@ -75,11 +137,18 @@ def test_otlp_without_the_extra_says_how_to_get_it() -> None:
 
 
 class _Collector(BaseHTTPRequestHandler):
-    received: list[tuple[str, str, bytes]]
+    received: list[tuple[str, str, bytes, str]]
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self.received.append((self.path, self.headers.get("Content-Type", ""), body))
+        self.received.append(
+            (
+                self.path,
+                self.headers.get("Content-Type", ""),
+                body,
+                self.headers.get("x-tenant", ""),
+            )
+        )
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.end_headers()
@@ -89,8 +158,8 @@ class _Collector(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def collector() -> Iterator[tuple[str, list[tuple[str, str, bytes]]]]:
-    received: list[tuple[str, str, bytes]] = []
+def collector() -> Iterator[tuple[str, list[tuple[str, str, bytes, str]]]]:
+    received: list[tuple[str, str, bytes, str]] = []
     handler = type("Handler", (_Collector,), {"received": received})
     server = HTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -104,23 +173,59 @@ def collector() -> Iterator[tuple[str, list[tuple[str, str, bytes]]]]:
 
 @pytest.mark.skipif(not HAS_OTLP, reason="needs the otlp extra (uv sync --extra otlp)")
 def test_otlp_spans_leave_the_process_and_arrive(
-    collector: tuple[str, list[tuple[str, str, bytes]]], monkeypatch: pytest.MonkeyPatch
+    collector: tuple[str, list[tuple[str, str, bytes, str]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import asyncio
 
     url, received = collector
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url)
-    provider = tracer_provider_from_env({"OTEL_TRACES_EXPORTER": "otlp"})
+    provider = tracer_provider_from_env({"OTEL_TRACES_EXPORTER": "otlp"} | dict(os.environ))
     with instrument(provider):
         asyncio.run(step(ident, name="exported_step").execute(1))
     assert provider.force_flush(timeout_millis=10_000)
     provider.shutdown()
     assert received, "the collector got nothing"
-    path, content_type, body = received[0]
+    path, content_type, body = received[0][:3]
     assert path == "/v1/traces"
     assert content_type == "application/x-protobuf"
     assert b"exported_step" in body
     assert b"tta.primitive.name" in body
+
+
+@pytest.mark.skipif(not HAS_OTLP, reason="needs the otlp extra (uv sync --extra otlp)")
+def test_otlp_settings_come_from_the_given_mapping(
+    collector: tuple[str, list[tuple[str, str, bytes, str]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    url, received = collector
+    # os.environ points elsewhere (a closed port): the mapping must win.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "from-os-environ")
+    provider = tracer_provider_from_env(
+        {
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": url + "/",
+            "OTEL_EXPORTER_OTLP_HEADERS": "x-tenant=blue%20team",
+            "OTEL_SERVICE_NAME": "svc-from-mapping",
+        }
+    )
+    with instrument(provider):
+        asyncio.run(step(ident, name="mapped_step").execute(1))
+    assert provider.force_flush(timeout_millis=10_000)
+    provider.shutdown()
+    assert received, "the collector got nothing"
+    path, _content_type, body, tenant = received[0]
+    assert path == "/v1/traces"
+    assert tenant == "blue team"
+    assert b"svc-from-mapping" in body
+    assert b"from-os-environ" not in body
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def test_console_exporter_output_reads_back_as_spans() -> None:
