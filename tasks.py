@@ -25,7 +25,24 @@ def ci(c: Context) -> None:
 @task(help={"name": "nox session to run, e.g. unit"})
 def session(c: Context, name: str) -> None:
     """Run one nox session by name."""
-    c.run(f"uv run nox -s {_quote(name)}", pty=False)
+    import re
+
+    from invoke.exceptions import Exit
+
+    # nox names sessions with letters, digits, '_', '-' and '.' (compat-3.12); anything
+    # else names none, so say so here instead of nox's bare exit 3.
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}", name):
+        raise Exit(
+            f"nox.session: {name[:60]!r} is not a session name (letters, digits, _ - .);"
+            " `invoke nox.list` lists them",
+            code=2,
+        )
+    result = c.run(f"uv run nox -s {_quote(name)}", pty=False, warn=True)
+    code = result.exited if result is not None else 0
+    if code == 3:  # nox: no session by that name
+        raise Exit(f"nox.session: no session named {name!r}; `invoke nox.list` lists them", code=2)
+    if code:
+        raise Exit(code=code)
 
 
 @task(name="list")
