@@ -55,6 +55,11 @@ if TYPE_CHECKING:
         locked_closure,
         locked_closures,
     )
+    from tta_dev.workspace._imports import (
+        ImportPackage,
+        import_names,
+        import_packages,
+    )
     from tta_dev.workspace._lock import (
         LockDependency,
         LockedPackage,
@@ -121,6 +126,9 @@ _LAZY = {
     "conflict_group_gate": "_graph",
     "locked_closure": "_graph",
     "locked_closures": "_graph",
+    "ImportPackage": "_imports",
+    "import_names": "_imports",
+    "import_packages": "_imports",
     "LockDependency": "_lock",
     "LockedPackage": "_lock",
     "Lockfile": "_lock",
@@ -178,6 +186,7 @@ __all__ = [
     "AffectedRule",
     "AffectedRules",
     "DeclaredDependency",
+    "ImportPackage",
     "LockChange",
     "LockDependency",
     "LockDiff",
@@ -208,6 +217,8 @@ __all__ = [
     "graph_data",
     "graph_to_dot",
     "graph_to_mermaid",
+    "import_names",
+    "import_packages",
     "load_workspace",
     "lock_diff_data",
     "locked_closure",
