@@ -145,6 +145,37 @@ def dashboard(c: Context, output: str = ".tta/dashboard", base: str = "") -> Non
     c.run(f"uv run tta-dev dashboard -o {_quote(output)}{flags}", pty=False)
 
 
+@task(
+    name="issue",
+    help={
+        "title": "the issue title",
+        "body": "the issue body (or use body_file)",
+        "body_file": "read the body from this file",
+        "number": "the issue number",
+        "fmt": "text, json or markdown",
+        "apply": "write labels, assignees and the comment to GitHub (needs GITHUB_TOKEN)",
+    },
+)
+def routing_issue(
+    c: Context,
+    title: str = "",
+    body: str = "",
+    body_file: str = "",
+    number: str = "",
+    fmt: str = "text",
+    apply: bool = False,
+) -> None:
+    """Route one issue: type, workspace member, owners, priority (dry run unless --apply)."""
+    args = [f"--issue-title={title}", f"--format={fmt}"]
+    args.append(f"--body-file={body_file}" if body_file else f"--issue-body={body}")
+    if number:
+        args.append(f"--issue-number={number}")
+    if apply:
+        args.append("--apply")
+    quoted = " ".join(_quote(a) for a in args)
+    c.run(f"uv run python scripts/issue_analyzer.py {quoted}", pty=False)
+
+
 def _quote(text: str) -> str:
     import shlex
 
@@ -169,3 +200,4 @@ ns.add_collection(metrics_ns)
 ns.add_collection(nox_ns)
 ns.add_collection(devtools_ns)
 ns.add_collection(workspace_ns)
+ns.add_collection(Collection("routing", routing_issue))

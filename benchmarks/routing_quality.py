@@ -25,16 +25,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _table import markdown_table  # noqa: E402
+from _table import markdown_table
 
-from tta_dev.automation import ISSUE_TYPES, build_routing_index, route_issue  # noqa: E402
-from tta_dev.workspace import load_workspace  # noqa: E402
+from tta_dev.automation import ISSUE_TYPES, build_routing_index, route_issue
+from tta_dev.workspace import load_workspace
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "routing_issues.json"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
         "--workspace",
         action="append",
@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def summary_table(results: Sequence[dict[str, Any]]) -> str:
     rows: list[list[str]] = []
-    for key in sorted({r["workspace"] for r in results}) + ["all"]:
+    for key in [*sorted({r["workspace"] for r in results}), "all"]:
         chosen = [r for r in results if key in {"all", r["workspace"]}]
         with_member = [r for r in chosen if r["component"] is not None]
         type_hits = sum(r["got_type"] == r["type"] for r in chosen)

@@ -29,11 +29,12 @@ boundary (look-behind), quantifiers are bounded, and the text is capped.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -100,19 +101,172 @@ _MAX_FILE_BYTES = 512 * 1024
 # Words too common in prose to name a member on their own (they still do in code, or
 # beside a role word such as "instrumentation" or "plugin").
 _COMMON_WORDS = frozenset(
-    """
-    a about add agent agents ai all an and any api app apps are as async at audio auth aws
-    base be bot browser but by cache can cli click client cloud code common config connect
-    context core data db debug default detector did do docs does durable error errors event
-    events example examples exceptions extension fast file files filter flow for from gateway
-    get go has have http https image images in inference io is it job kit lambda lib light
-    live log logging main manager meta metrics minimal mock model models multi net new no
-    not of on one open or out plugin plugins pool process protocol proxy python queue
-    realtime redis remote request requests resource rest router rpc run runner runtime sdk
-    server service session sessions shared simple socket speech sql stream streaming system
-    task tasks test testing tests text the thread threading time to tool tools trace tracing
-    turn ui up util utils video vision voice web with worker workers
-    """.split()
+    [
+        "a",
+        "about",
+        "add",
+        "agent",
+        "agents",
+        "ai",
+        "all",
+        "an",
+        "and",
+        "any",
+        "api",
+        "app",
+        "apps",
+        "are",
+        "as",
+        "async",
+        "at",
+        "audio",
+        "auth",
+        "aws",
+        "base",
+        "be",
+        "bot",
+        "browser",
+        "but",
+        "by",
+        "cache",
+        "can",
+        "cli",
+        "click",
+        "client",
+        "cloud",
+        "code",
+        "common",
+        "config",
+        "connect",
+        "context",
+        "core",
+        "data",
+        "db",
+        "debug",
+        "default",
+        "detector",
+        "did",
+        "do",
+        "docs",
+        "does",
+        "durable",
+        "error",
+        "errors",
+        "event",
+        "events",
+        "example",
+        "examples",
+        "exceptions",
+        "extension",
+        "fast",
+        "file",
+        "files",
+        "filter",
+        "flow",
+        "for",
+        "from",
+        "gateway",
+        "get",
+        "go",
+        "has",
+        "have",
+        "http",
+        "https",
+        "image",
+        "images",
+        "in",
+        "inference",
+        "io",
+        "is",
+        "it",
+        "job",
+        "kit",
+        "lambda",
+        "lib",
+        "light",
+        "live",
+        "log",
+        "logging",
+        "main",
+        "manager",
+        "meta",
+        "metrics",
+        "minimal",
+        "mock",
+        "model",
+        "models",
+        "multi",
+        "net",
+        "new",
+        "no",
+        "not",
+        "of",
+        "on",
+        "one",
+        "open",
+        "or",
+        "out",
+        "plugin",
+        "plugins",
+        "pool",
+        "process",
+        "protocol",
+        "proxy",
+        "python",
+        "queue",
+        "realtime",
+        "redis",
+        "remote",
+        "request",
+        "requests",
+        "resource",
+        "rest",
+        "router",
+        "rpc",
+        "run",
+        "runner",
+        "runtime",
+        "sdk",
+        "server",
+        "service",
+        "session",
+        "sessions",
+        "shared",
+        "simple",
+        "socket",
+        "speech",
+        "sql",
+        "stream",
+        "streaming",
+        "system",
+        "task",
+        "tasks",
+        "test",
+        "testing",
+        "tests",
+        "text",
+        "the",
+        "thread",
+        "threading",
+        "time",
+        "to",
+        "tool",
+        "tools",
+        "trace",
+        "tracing",
+        "turn",
+        "ui",
+        "up",
+        "util",
+        "utils",
+        "video",
+        "vision",
+        "voice",
+        "web",
+        "with",
+        "worker",
+        "workers",
+    ]
 )
 # Folders and name tokens of members that are not library components.
 _AUXILIARY_WORDS = frozenset(
@@ -424,7 +578,7 @@ class RoutingIndex:
 
 def build_routing_index(workspace: Workspace) -> RoutingIndex:
     """Index every member's names, short names, commands and own definitions."""
-    members = [m for m in workspace.members]
+    members = list(workspace.members)
     names = {m.name for m in members}
     token_lists = {m.name: _tokens(m.name) for m in members}
     document_frequency: Counter[str] = Counter()
@@ -569,7 +723,7 @@ def _project_table(workspace: Workspace, member: Member) -> Table:
 
 def _console_scripts(workspace: Workspace, member: Member) -> list[str]:
     scripts = _project_table(workspace, member).get("scripts", {})
-    return [k for k in cast(Table, scripts)] if isinstance(scripts, Mapping) else []
+    return list(cast(Table, scripts)) if isinstance(scripts, Mapping) else []
 
 
 def _definitions(workspace: Workspace, members: Sequence[Member]) -> dict[str, str]:
@@ -637,7 +791,7 @@ class _Scores:
     evidence: dict[str, dict[tuple[str, str], Evidence]] = field(
         default_factory=lambda: defaultdict(dict)
     )
-    counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    counts: Counter[tuple[str, str, str]] = field(default_factory=Counter[tuple[str, str, str]])
 
     def add(self, member: str, kind: str, detail: str, weight: float) -> None:
         key = (kind, detail)
@@ -722,7 +876,7 @@ def _scan(
         matched = 0
         for size in range(min(index.longest, len(tokens) - position), 0, -1):
             window = tokens[position : position + size]
-            separators = [text[a[2] : b[1]] for a, b in zip(window, window[1:], strict=False)]
+            separators = [text[a[2] : b[1]] for a, b in itertools.pairwise(window)]
             if not all(_joins(s) for s in separators):
                 continue
             entries = index.aliases.get(tuple(t[0] for t in window))
@@ -739,7 +893,11 @@ def _scan(
                     and not _beside_role_word(index, tokens, position, size)
                 ):
                     continue
-                kind = _kind(alias, separators, code)
+                kind = (
+                    "path"
+                    if in_path and alias.kind in {"import", "folder", "name"}
+                    else _kind(alias, separators, code)
+                )
                 weight = alias.weight * factor
                 if alias.member == index.hub:
                     # Nearly every issue names the framework; its plain name says least.
@@ -768,7 +926,7 @@ def _joins(separator: str) -> bool:
     return (
         0 < len(separator) <= 4
         and all(c in "-_./\\ " for c in separator)
-        and (separator.strip(" ") == "" and len(separator) == 1 or " " not in separator)
+        and ((separator.strip(" ") == "" and len(separator) == 1) or " " not in separator)
     )
 
 
@@ -939,30 +1097,31 @@ _TITLE_TAGS: tuple[tuple[IssueType, re.Pattern[str]], ...] = (
         ),
     ),
 )
+_KEYWORD_PATTERNS: tuple[tuple[IssueType, float, str], ...] = (
+    (
+        "bug",
+        1.0,
+        r"errors?|exceptions?|crash(?:es|ed|ing)?|fail(?:s|ed|ing|ure|ures)?|broken|breaks?|bug|buggy|regression|raises?|raised|wrong|incorrect(?:ly)?|hangs?|hanging|freez(?:e|es|ing)|stuck|leaks?|leaking|unexpected(?:ly)?|not work(?:ing)?|doesn'?t work|does not work|didn'?t work|no longer|stopped working|cannot|can'?t|unable to|missing|timeout|times out|timed out|invalid|issue with|problem with|not (?:being )?(?:recorded|created|sent|exported|captured)|no (?:traces|spans|audio|response|sound)",
+    ),
+    (
+        "feature",
+        1.2,
+        r"add(?:ing)? support|support for|please add|would be (?:nice|great|helpful|useful)|it would be|feature|requests? for|allow(?:ing)?|ability to|option to|proposal|propose|enhancement|implement|integrat(?:e|ion)|new (?:provider|model|plugin|instrumentation|option|api)|any plans?|plans? to|roadmap|could you add|can you add|would like (?:to have|support)|wish|instrumentor for|instrumentation for|support (?:for )?(?:the )?new",
+    ),
+    (
+        "docs",
+        1.5,
+        r"docs?|documentation|documented|undocumented|readme|docstrings?|typos?|tutorial|guide|broken link|dead link|link is broken|readthedocs|api reference|example in the docs",
+    ),
+    (
+        "question",
+        1.2,
+        r"how (?:do|can|to|should|would|does)|is (?:it|there) (?:possible|a way)|is there any way|what is the (?:best|recommended|right|correct)|can (?:i|we|you)|questions?|help|anyone|any idea|wondering|should i|does anyone|is this (?:expected|intended)|how come|why does|why is|clarif(?:y|ication)|recommended (?:way|pattern|approach)",
+    ),
+)
 _KEYWORDS: tuple[tuple[IssueType, float, re.Pattern[str]], ...] = tuple(
     (kind, weight, re.compile(r"(?i)(?<![\w-])(?:" + pattern + r")(?![\w-])"))
-    for kind, weight, pattern in (
-        (
-            "bug",
-            1.0,
-            r"errors?|exceptions?|crash(?:es|ed|ing)?|fail(?:s|ed|ing|ure|ures)?|broken|breaks?|bug|buggy|regression|raises?|raised|wrong|incorrect(?:ly)?|hangs?|hanging|freez(?:e|es|ing)|stuck|leaks?|leaking|unexpected(?:ly)?|not work(?:ing)?|doesn'?t work|does not work|didn'?t work|no longer|stopped working|cannot|can'?t|unable to|missing|timeout|times out|timed out|invalid|issue with|problem with|not (?:being )?(?:recorded|created|sent|exported|captured)|no (?:traces|spans|audio|response|sound)",
-        ),
-        (
-            "feature",
-            1.2,
-            r"add(?:ing)? support|support for|please add|would be (?:nice|great|helpful|useful)|it would be|feature|requests? for|allow(?:ing)?|ability to|option to|proposal|propose|enhancement|implement|integrat(?:e|ion)|new (?:provider|model|plugin|instrumentation|option|api)|any plans?|plans? to|roadmap|could you add|can you add|would like (?:to have|support)|wish|instrumentor for|instrumentation for|support (?:for )?(?:the )?new",
-        ),
-        (
-            "docs",
-            1.5,
-            r"docs?|documentation|documented|undocumented|readme|docstrings?|typos?|tutorial|guide|broken link|dead link|link is broken|readthedocs|api reference|example in the docs",
-        ),
-        (
-            "question",
-            1.2,
-            r"how (?:do|can|to|should|would|does)|is (?:it|there) (?:possible|a way)|is there any way|what is the (?:best|recommended|right|correct)|can (?:i|we|you)|questions?|help|anyone|any idea|wondering|should i|does anyone|is this (?:expected|intended)|how come|why does|why is|clarif(?:y|ication)|recommended (?:way|pattern|approach)",
-        ),
-    )
+    for kind, weight, pattern in _KEYWORD_PATTERNS
 )
 _TITLE_START: tuple[tuple[IssueType, re.Pattern[str]], ...] = (
     (
@@ -1063,7 +1222,7 @@ OwnersLookup = Callable[[str], tuple[tuple[str, ...], str | None]]
 def route_issue(
     index: RoutingIndex,
     title: str,
-    body: str,
+    body: str = "",
     *,
     number: int | None = None,
     config: RoutingConfig | None = None,
