@@ -30,7 +30,7 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["lint", "typecheck", "unit"]
 
-ALL_EXTRAS = ("observability", "otlp", "redis", "llm", "devtools", "automation")
+ALL_EXTRAS = ("observability", "otlp", "redis", "llm", "devtools", "automation", "agentic")
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
 # The other Pythons the classifiers promise; `unit` already runs on the one nox runs with.
@@ -62,13 +62,14 @@ def _erase_coverage(kind: str) -> None:
 
 @nox.session(tags=["ci"])
 def lint(session: nox.Session) -> None:
-    """Formatting, lint rules, workflow security (zizmor) and workflow schema."""
-    install_locked(session, "lint")
+    """Formatting, lint rules, workflow security (zizmor), workflow schema, documented commands."""
+    install_locked(session, "lint", extras=("agentic", "devtools"))
     session.run("ruff", "format", "--check", ".")
     session.run("ruff", "check", ".")
     session.run("zizmor", "--offline", "--persona=pedantic", ".github")
     workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+    session.run("tta-dev", "agentic", "validate")  # commands run through uv run / uvx / nox
 
 
 @nox.session(tags=["ci"])

@@ -176,6 +176,40 @@ def routing_issue(
     c.run(f"uv run python scripts/issue_analyzer.py {quoted}", pty=False)
 
 
+@task(name="quality-gate-fix", help={"skip": "a gate not to run, e.g. typecheck"})
+def agentic_quality_gate_fix(c: Context, skip: str = "", report: str = "") -> None:
+    """Run the gates, apply the safe automatic fixes, run them again, report what fails."""
+    flags = f" --skip {_quote(skip)}" if skip else ""
+    flags += f" --report {_quote(report)}" if report else ""
+    c.run(f"uv run tta-dev agentic quality-gate-fix{flags}", pty=False)
+
+
+@task(name="bug-fix", help={"test": "pytest node id, e.g. tests/unit/x/test_y.py::test_z"})
+def agentic_bug_fix(c: Context, test: str, report: str = "") -> None:
+    """Reproduce a failing test (-x), run its member's tests, report the traceback."""
+    flags = f" --report {_quote(report)}" if report else ""
+    c.run(f"uv run tta-dev agentic bug-fix --test {_quote(test)}{flags}", pty=False)
+
+
+@task(name="feature", help={"name": "feature name (branch feature/NAME)", "base": "base branch"})
+def agentic_feature(c: Context, name: str, base: str = "main") -> None:
+    """Sync, create feature/NAME, check that every changed module has tests."""
+    c.run(f"uv run tta-dev agentic feature --name {_quote(name)} --base {_quote(base)}", pty=False)
+
+
+@task(name="perf", help={"save_baseline": "record this run as the new baseline"})
+def agentic_perf(c: Context, save_baseline: bool = False, threshold: float = 0.10) -> None:
+    """Run the benchmark and flag regressions against .benchmarks/baseline.json."""
+    flags = " --save-baseline" if save_baseline else ""
+    c.run(f"uv run tta-dev agentic perf --threshold {threshold}{flags}", pty=False)
+
+
+@task(name="validate")
+def agentic_validate(c: Context) -> None:
+    """Check that documented commands run through uv run / uvx / nox and name real sessions."""
+    c.run("uv run tta-dev agentic validate", pty=False)
+
+
 def _quote(text: str) -> str:
     import shlex
 
@@ -194,6 +228,14 @@ workspace_ns = Collection(
 )
 
 metrics_ns = Collection("metrics", metrics_run, metrics_report)
+agentic_ns = Collection(
+    "agentic",
+    agentic_quality_gate_fix,
+    agentic_bug_fix,
+    agentic_feature,
+    agentic_perf,
+    agentic_validate,
+)
 
 ns = Collection(check, ci, health, dashboard)
 ns.add_collection(metrics_ns)
@@ -201,3 +243,4 @@ ns.add_collection(nox_ns)
 ns.add_collection(devtools_ns)
 ns.add_collection(workspace_ns)
 ns.add_collection(Collection("routing", routing_issue))
+ns.add_collection(agentic_ns)

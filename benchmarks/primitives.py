@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import os
 import platform
 import statistics
@@ -344,9 +345,15 @@ def main() -> int:
         "scale with it): fewer, with more --repeats, on a loaded machine, so that most "
         "samples run without being preempted",
     )
+    parser.add_argument(
+        "--json", metavar="FILE", help="also write the medians (µs) as JSON (for agentic perf)"
+    )
     args = parser.parse_args()
     repeats = 60 if args.quick else args.repeats
     medians = asyncio.run(measure(repeats, args.calls / DEFAULT_CALLS))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"unit": "us", "results": medians}, fh, indent=2, sort_keys=True)
     print(
         f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
         f"{repeats} repeats, {args.calls} calls per sample, tenacity {version('tenacity')}, "

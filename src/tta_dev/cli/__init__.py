@@ -54,6 +54,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "tta_dev.cli._observability:register",
         "run a workflow instrumented (or read its spans) and show time per primitive",
     ),
+    "agentic": (
+        "tta_dev.cli._agentic:register",
+        "agentic workflows (quality-gate fix, bug fix, feature, perf) and command validation",
+    ),
 }
 
 

@@ -55,6 +55,7 @@ __all__ = [
     "NoxSession",
     "check_drift",
     "list_nox_sessions",
+    "named_sessions",
     "precommit_problems",
     "workflow_problems",
 ]
@@ -306,6 +307,11 @@ def _nox_call(args: Sequence[str]) -> _NoxCall:
     return _NoxCall(
         tuple(parsed.session or ()), tuple(parsed.tags or ()), bool(parsed.list), bool(parsed.json)
     )
+
+
+def named_sessions(nox_args: Sequence[str]) -> tuple[str, ...]:
+    """The sessions a nox command line names (``-s``/``-e``/``--session``), as nox reads them."""
+    return _nox_call(nox_args).sessions
 
 
 @dataclass
