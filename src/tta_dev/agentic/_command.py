@@ -152,8 +152,8 @@ class Command(Primitive[object, CommandResult]):
         start = time.monotonic()
         loop = asyncio.get_running_loop()
         buffer = _Tail(self.capture_bytes)
-        try:
-            transport, protocol = await loop.subprocess_exec(
+        spawn = loop.create_task(
+            loop.subprocess_exec(
                 lambda: _Protocol(buffer, loop),
                 *self.argv,
                 cwd=self.cwd,
@@ -163,6 +163,14 @@ class Command(Primitive[object, CommandResult]):
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,  # its own process group: one signal reaches all of it
             )
+        )
+        try:
+            # Shielded: cancelled mid-spawn, asyncio would kill the leader only, and a child
+            # it had already started would live on. The group is ended when the spawn lands.
+            transport, protocol = await asyncio.shield(spawn)
+        except asyncio.CancelledError:
+            spawn.add_done_callback(_end_spawned_group)
+            raise
         except FileNotFoundError:
             output = f"command not found: {self.argv[0]}\n"
             return self._record(context, _NOT_FOUND, output, start, started_at)
@@ -222,6 +230,14 @@ class Command(Primitive[object, CommandResult]):
         if self.check and not result.ok:
             raise CommandFailed(result)
         return result
+
+
+def _end_spawned_group(spawn: asyncio.Task[tuple[asyncio.SubprocessTransport, _Protocol]]) -> None:
+    if spawn.cancelled() or spawn.exception() is not None:
+        return
+    transport, _ = spawn.result()
+    _signal_group(transport.get_pid(), signal.SIGKILL)
+    transport.close()
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
