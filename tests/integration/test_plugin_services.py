@@ -86,8 +86,10 @@ def test_service_url_fixtures_come_from_the_environment(
     record = Path(pytester.path) / "url.txt"
     pytester.makepyfile(
         test_url=f"""
+        import pathlib
+
         def test_url(redis_url):
-            open({str(record)!r}, "w").write(redis_url)
+            pathlib.Path({str(record)!r}).write_text(redis_url)
         """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
