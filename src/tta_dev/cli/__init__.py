@@ -50,6 +50,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "tta_dev.cli._metrics:register_dashboard",
         "write one offline HTML page: health, uv trends, graph, affected members",
     ),
+    "init": (
+        "tta_dev.cli._init:register",
+        "set up nox, CI, pre-commit and invoke in a uv project or workspace",
+    ),
     "profile": (
         "tta_dev.cli._observability:register",
         "run a workflow instrumented (or read its spans) and show time per primitive",

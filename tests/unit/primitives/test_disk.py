@@ -4,6 +4,7 @@ import asyncio
 import hashlib
 import json
 import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -211,9 +212,12 @@ def _hammer(directory: str, writer: int, rounds: int) -> tuple[int, int, list[st
 
 @pytest.mark.slow
 def test_many_processes_never_read_a_partial_entry(tmp_path: Path) -> None:
+    # ProcessPoolExecutor, not Pool: a worker that dies makes it raise BrokenProcessPool,
+    # where Pool loses the task and waits forever; the timeout bounds a stuck worker.
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(4) as pool:
-        results = pool.starmap(_hammer, [(str(tmp_path), w, 150) for w in range(4)])
+    with ProcessPoolExecutor(4, mp_context=ctx) as pool:
+        futures = [pool.submit(_hammer, str(tmp_path), w, 150) for w in range(4)]
+        results = [f.result(timeout=600) for f in futures]
     reads = sum(r for r, _, _ in results)
     hits = sum(h for _, h, _ in results)
     problems = [p for _, _, ps in results for p in ps]

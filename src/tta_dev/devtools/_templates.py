@@ -1,0 +1,361 @@
+"""The files ``tta-dev init`` writes, as functions of what it found in the project.
+
+Plain string building (no template engine): each file is short, and every value that
+reaches a file is one the scaffolder chose from a fixed set or a session/member name that
+was checked to be safe (``[A-Za-z0-9_.-]``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ProjectFacts", "ci_workflow", "noxfile", "precommit_config", "tasks_file"]
+
+# Actions pinned to full commit SHAs (the versions this project's own CI uses).
+CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
+SETUP_UV = "astral-sh/setup-uv@20cfd1bf945f4377ade1205e4dbc17946fc9a30d # v10.0.1"
+UPLOAD = "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f # v7.0.0"
+DOWNLOAD = "actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c # v8.0.1"
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What the scaffolder found in the project; the files are chosen from this alone."""
+
+    name: str
+    workspace: bool
+    members: tuple[str, ...]
+    has_tests: bool
+    test_paths: tuple[str, ...]
+    type_checker: str | None  # "pyright", "mypy" or None
+    services: tuple[str, ...]  # "redis", "prometheus"
+    other_pythons: tuple[str, ...]
+
+
+def _quoted_list(items: tuple[str, ...] | list[str]) -> str:
+    return "[" + ", ".join(f'"{i}"' for i in items) + "]"
+
+
+def noxfile(facts: ProjectFacts) -> str:
+    """The noxfile: one session per check, each installing exactly its locked groups."""
+    default = ["lint", *(["typecheck"] if facts.type_checker else []), "tests"]
+    imports = ["combine_coverage", "configure", "run_pytest", "session"]
+    if facts.services:
+        imports += ["service_env", "services"]
+    if facts.other_pythons:
+        imports.append("other_pythons")
+    all_packages = ", all_packages=True" if facts.workspace else ""
+    lines = [
+        f'"""Every check of {facts.name}, as nox sessions on the uv backend (tta-dev init).',
+        "",
+        "`uv run nox` runs the default sessions; `uv run nox -t ci` runs what CI runs. Each",
+        "session installs exactly the locked versions of its dependency groups into its own",
+        "virtual environment (`uv sync --locked`); tta_dev.nox documents the helpers.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import nox",
+        "from tta_dev.nox import (",
+        *(f"    {name}," for name in sorted(imports)),
+        ")",
+        "",
+        f"configure(default={_quoted_list(default)})",
+    ]
+    if facts.other_pythons:
+        lines += ["", "OTHER_PYTHONS = other_pythons()"]
+    lines += [
+        "",
+        "",
+        '@session(groups=["lint"])',
+        "def lint(session: nox.Session) -> None:",
+        '    """Formatting and lint rules (ruff)."""',
+        '    session.run("ruff", "format", "--check", ".")',
+        '    session.run("ruff", "check", ".")',
+    ]
+    lines.append('    session.run("zizmor", "--offline", "--persona=pedantic", ".github")')
+    if facts.type_checker == "pyright":
+        lines += [
+            "",
+            "",
+            f'@session(groups=["typecheck", "test"]{all_packages})',
+            "def typecheck(session: nox.Session) -> None:",
+            '    """Static types (pyright, configured in pyproject.toml)."""',
+            '    session.run("pyright", *session.posargs)',
+        ]
+    elif facts.type_checker == "mypy":
+        lines += [
+            "",
+            "",
+            f'@session(groups=["typecheck", "test"]{all_packages})',
+            "def typecheck(session: nox.Session) -> None:",
+            '    """Static types (mypy, configured in the project)."""',
+            '    session.run("mypy", *(session.posargs or ["."]))',
+        ]
+    selection = ['"-m", "not integration", '] if facts.services else [""]
+    lines += [
+        "",
+        "",
+        f'@session(groups=["test"]{all_packages})',
+        "def tests(session: nox.Session) -> None:",
+        '    """The test suite with coverage (`-- --affected-since REF`: only affected members)."""',
+        f'    run_pytest(session, "tests", {selection[0]}*session.posargs)',
+    ]
+    if facts.other_pythons:
+        lines += [
+            "",
+            "",
+            f'@session(python=OTHER_PYTHONS, groups=["test"]{all_packages})',
+            "def compat(session: nox.Session) -> None:",
+            '    """The tests on the other Pythons the classifiers promise (missing fails in CI)."""',
+            f'    session.run("pytest", {selection[0]}*session.posargs)',
+        ]
+    if facts.services:
+        names = ", ".join(f'"{s}"' for s in facts.services)
+        lines += [
+            "",
+            "",
+            f'@session(groups=["test"]{all_packages})',
+            "def integration(session: nox.Session) -> None:",
+            '    """Tests marked integration, against real services (found, started or installed)."""',
+            f"    with services(session, {names}) as urls:",
+            "        run_pytest(",
+            "            session,",
+            '            "integration",',
+            '            "-m",',
+            '            "integration",',
+            "            *session.posargs,",
+            "            env=service_env(urls),",
+            "        )",
+        ]
+    lines += [
+        "",
+        "",
+        '@session(venv_backend="none")',
+        "def lock_check(session: nox.Session) -> None:",
+        '    """uv.lock matches pyproject.toml (run `uv lock` and commit it when this fails)."""',
+        '    session.run("uv", "lock", "--check")',
+        "",
+        "",
+        '@session(groups=["test"], aggregate=True)',
+        "def coverage(session: nox.Session) -> None:",
+        '    """Combine the coverage data of the test sessions and report it."""',
+        "    combine_coverage(session, *session.posargs)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def tasks_file(facts: ProjectFacts) -> str:
+    """invoke tasks: thin wrappers over the nox sessions and tta-dev commands."""
+    workspace_tasks = ""
+    collections = "ns = Collection(check, ci, session, drift, health)\n"
+    if facts.workspace:
+        workspace_tasks = '''
+
+@task(help={"base": "merge base with this ref"})
+def affected(c: Context, base: str = "origin/main") -> None:
+    """Workspace members affected since BASE, and why."""
+    c.run(f"uv run tta-dev workspace affected --base {shlex.quote(base)}", pty=False)
+
+
+@task(name="test-affected", help={"base": "merge base with this ref"})
+def test_affected(c: Context, base: str = "origin/main") -> None:
+    """Run the tests of the members affected since BASE (everything if unattributable)."""
+    c.run(f"uv run nox -s tests -- --affected-since {shlex.quote(base)}", pty=False)
+'''
+        collections = (
+            "ns = Collection(check, ci, session, drift, health)\n"
+            'ns.add_collection(Collection("workspace", affected, test_affected))\n'
+        )
+    return f'''"""invoke tasks: thin wrappers over the nox sessions (written by tta-dev init).
+
+`uv run invoke --list` shows them; `uv run invoke` runs the default sessions.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.tasks import task
+
+
+@task(default=True)
+def check(c: Context) -> None:
+    """Run the default nox sessions."""
+    c.run("uv run nox", pty=False)
+
+
+@task
+def ci(c: Context) -> None:
+    """Run every session CI runs (tag ci)."""
+    c.run("uv run nox -t ci", pty=False)
+
+
+@task(help={{"name": "nox session to run, e.g. tests"}})
+def session(c: Context, name: str) -> None:
+    """Run one nox session by name."""
+    c.run(f"uv run nox -s {{shlex.quote(name)}}", pty=False)
+
+
+@task
+def drift(c: Context) -> None:
+    """Check that CI, nox sessions and pre-commit hooks agree."""
+    c.run("uv run tta-dev drift", pty=False)
+
+
+@task
+def health(c: Context) -> None:
+    """Is this checkout ready: uv, lock, environment, hooks, drift."""
+    c.run("uv run tta-dev health", pty=False)
+{workspace_tasks}
+
+{collections}'''
+
+
+def ci_workflow(facts: ProjectFacts) -> str:
+    """CI: a matrix of the nox sessions tagged ci, then the aggregate ones (coverage).
+
+    In a workspace, a pull request's ``tests`` job runs only the affected members' tests
+    (``--affected-since`` the base branch; everything when a change cannot be attributed),
+    so it checks out the history the merge base needs.
+    """
+    depth = "\n          fetch-depth: 0" if facts.workspace else ""
+    if facts.workspace:
+        run = """      - name: Run the session (pull requests test the affected members only)
+        env:
+          SESSION: ${{ matrix.session }}
+          EVENT: ${{ github.event_name }}
+          BASE_REF: ${{ github.base_ref }}
+        run: |
+          if [ "$EVENT" = pull_request ] && [ "$SESSION" = tests ]; then
+            uv run nox --download-python always -s tests -- --affected-since "origin/$BASE_REF"
+          else
+            uv run nox --download-python always -s "$SESSION"
+          fi"""
+    else:
+        run = """      - name: Run the session
+        env:
+          SESSION: ${{ matrix.session }}
+        run: uv run nox --download-python always -s "$SESSION\""""
+    setup = f"""      - uses: {CHECKOUT}
+        with:
+          persist-credentials: false{{depth}}
+      - uses: {SETUP_UV}
+        with:
+          version-file: pyproject.toml
+          enable-cache: true
+          cache-dependency-glob: uv.lock"""
+    plain = setup.replace("{depth}", "")
+    return f"""name: CI
+
+on:
+  push:
+    branches: [main]
+  pull_request:
+
+permissions: {{}}
+
+concurrency:
+  group: ci-${{{{ github.workflow }}}}-${{{{ github.ref }}}}
+  cancel-in-progress: true
+
+env:
+  UV_LOCKED: "1"
+  FORCE_COLOR: "1"
+
+jobs:
+  sessions:
+    name: List nox sessions tagged ci
+    runs-on: ubuntu-latest
+    timeout-minutes: 10
+    permissions:
+      contents: read
+    outputs:
+      sessions: ${{{{ steps.list.outputs.sessions }}}}
+    steps:
+{plain}
+      - id: list
+        name: Generate the matrix from nox (sessions tagged aggregate run after it)
+        run: |
+          uv run nox -l --json -t ci > sessions.json
+          echo "sessions=$(jq -c '[.[] | select((.tags | index("aggregate")) | not) | .session]' sessions.json)" >> "$GITHUB_OUTPUT"
+
+  nox:
+    name: nox -s ${{{{ matrix.session }}}}
+    needs: sessions
+    runs-on: ubuntu-latest
+    timeout-minutes: 30
+    permissions:
+      contents: read
+    strategy:
+      fail-fast: false
+      matrix:
+        session: ${{{{ fromJSON(needs.sessions.outputs.sessions) }}}}
+    steps:
+{setup.replace("{depth}", depth)}
+{run}
+      - name: Keep coverage data for the coverage session
+        uses: {UPLOAD}
+        with:
+          name: coverage-${{{{ matrix.session }}}}
+          path: .coverage.*
+          include-hidden-files: true
+          if-no-files-found: ignore
+          retention-days: 1
+
+  coverage:
+    name: nox -s coverage
+    needs: nox
+    runs-on: ubuntu-latest
+    timeout-minutes: 10
+    permissions:
+      contents: read
+    steps:
+{plain}
+      - uses: {DOWNLOAD}
+        with:
+          pattern: coverage-*
+          merge-multiple: true
+      - name: Combine and report coverage
+        run: uv run nox -s coverage
+"""
+
+
+def precommit_config(facts: ProjectFacts) -> str:
+    """``repo: local`` hooks running the lock-pinned tools through ``uv run --frozen``."""
+    del facts  # the same hooks for every project: the workflows are always there
+    zizmor = """      - id: zizmor
+        name: zizmor (workflow security)
+        entry: uv run --frozen zizmor --offline --persona=pedantic .github
+        language: unsupported
+        files: ^\\.github/
+        pass_filenames: false
+"""
+    return f"""# Every hook is local and runs the lock-pinned tool through `uv run --frozen`:
+# one version of record (uv.lock), nothing for pre-commit to clone or pin twice.
+default_install_hook_types: [pre-commit]
+repos:
+  - repo: local
+    hooks:
+      - id: ruff-format
+        name: ruff format
+        entry: uv run --frozen ruff format --force-exclude
+        language: unsupported
+        types_or: [python, pyi]
+        require_serial: true
+      - id: ruff-check
+        name: ruff check
+        entry: uv run --frozen ruff check --force-exclude
+        language: unsupported
+        types_or: [python, pyi]
+        require_serial: true
+      - id: uv-lock-check
+        name: uv lock --check (any pyproject.toml or uv.lock)
+        entry: uv run --frozen uv lock --check
+        language: unsupported
+        files: (^|/)pyproject\\.toml$|^uv\\.lock$
+        pass_filenames: false
+{zizmor}"""

@@ -1,0 +1,336 @@
+"""``tta-dev init``: give an existing uv project or workspace this project's way of working.
+
+It reads the project (workspace or single package, tests, type checker config, services
+its dependencies point at, the Pythons its classifiers promise) and plans:
+
+- ``noxfile.py`` built on ``tta_dev.nox`` (sessions chosen from what the project has);
+- ``tasks.py`` (invoke wrappers), ``.github/workflows/ci.yml`` (matrix from nox; in a
+  workspace, pull requests test the affected members only), ``.pre-commit-config.yaml``
+  (``repo: local`` hooks through ``uv run --frozen``), ``.tta/`` in ``.gitignore``;
+- the dependency groups the sessions install, added with ``uv add --group`` (uv edits
+  ``pyproject.toml`` and ``uv.lock``; we never write the lock).
+
+A file that exists with other content is left alone unless ``force``; a file with the
+same content is "unchanged", so a second run changes nothing. ``dry_run`` plans only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from tta_dev.devtools._templates import (
+    ProjectFacts,
+    ci_workflow,
+    noxfile,
+    precommit_config,
+    tasks_file,
+)
+from tta_dev.errors import TtaDevError
+
+__all__ = ["InitError", "InitPlan", "PlannedFile", "apply_plan", "detect_project", "plan_init"]
+
+Action = Literal["create", "update", "unchanged", "skip"]
+_SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")
+# Dependencies that mean "the tests talk to this service".
+_SERVICE_HINTS = {
+    "redis": ("redis", "redis-py", "aioredis", "valkey", "coredis"),
+}
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+class InitError(TtaDevError, ValueError):
+    """The project cannot be initialised as it is; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One file ``init`` writes (or would), and what happens to it."""
+
+    path: str
+    action: Action
+    content: str
+    diff: str = ""
+
+
+@dataclass(frozen=True)
+class InitPlan:
+    """Everything ``init`` does in one project, in order."""
+
+    root: Path
+    facts: ProjectFacts
+    files: tuple[PlannedFile, ...]
+    commands: tuple[tuple[str, ...], ...]
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.commands) or any(f.action in ("create", "update") for f in self.files)
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirement_names(values: Iterable[object]) -> set[str]:
+    names: set[str] = set()
+    for value in values:
+        if isinstance(value, str):
+            match = _NAME.match(value)
+            if match:
+                names.add(_normalise(match.group(1)))
+    return names
+
+
+def _table(data: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
+    """``data[k1][k2]...`` when every step is a table, else ``{}`` (wrong types: no value)."""
+    current: Any = data
+    for key in keys:
+        if not isinstance(current, dict):
+            return {}
+        current = cast("dict[str, Any]", current).get(key, {})
+    return cast("dict[str, Any]", current) if isinstance(current, dict) else {}
+
+
+def _list(value: object) -> list[object]:
+    return cast("list[object]", value) if isinstance(value, list) else []
+
+
+def _has_tests(root: Path, member_paths: Sequence[Path]) -> tuple[bool, tuple[str, ...]]:
+    found: list[str] = []
+    for folder in (root, *member_paths):
+        tests = folder / "tests"
+        if tests.is_dir():
+            found.append(tests.relative_to(root).as_posix())
+    if found:
+        return True, tuple(sorted(set(found)))
+    skip = {".venv", ".nox", ".git", "node_modules", "build", "dist"}
+    for _folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in skip and not d.startswith(".")]
+        if any(f.startswith("test_") and f.endswith(".py") for f in files):
+            return True, ()
+    return False, ()
+
+
+def _type_checker(root: Path, pyproject: Mapping[str, Any]) -> str | None:
+    tool = _table(pyproject, "tool")
+    if "pyright" in tool or (root / "pyrightconfig.json").is_file():
+        return "pyright"
+    if "mypy" in tool or (root / "mypy.ini").is_file() or (root / ".mypy.ini").is_file():
+        return "mypy"
+    return None
+
+
+def detect_project(root: Path) -> ProjectFacts:
+    """What ``init`` needs to know about the uv project or workspace at ``root``."""
+    from tta_dev._safeio import load_toml
+    from tta_dev.workspace import WorkspaceError, load_workspace
+
+    pyproject_path = root / "pyproject.toml"
+    if not pyproject_path.is_file():
+        raise InitError(f"{root}/pyproject.toml not found: run inside a uv project or pass --root")
+    pyproject = load_toml(pyproject_path, "pyproject.toml")
+    try:
+        workspace = load_workspace(root)
+    except WorkspaceError as exc:
+        raise InitError(str(exc)) from exc
+    if workspace.root.resolve() != root.resolve():
+        raise InitError(
+            f"{root} is a member of the workspace at {workspace.root}: run init in the workspace root"
+        )
+    is_workspace = bool(_table(pyproject, "tool", "uv", "workspace"))
+    members = tuple(m.name for m in workspace.members)
+    member_paths = [root / m.path for m in workspace.members if m.path not in ("", ".")]
+    has_tests, test_paths = _has_tests(root, member_paths)
+    declared: set[str] = set()
+    for member in workspace.members:
+        for dependency in member.dependencies:
+            declared.add(_normalise(dependency.name))
+    services = tuple(service for service, hints in _SERVICE_HINTS.items() if declared & set(hints))
+    classifiers = _list(_table(pyproject, "project").get("classifiers"))
+    versions = sorted(
+        {
+            c.rsplit("::", 1)[1].strip()
+            for c in classifiers
+            if isinstance(c, str)
+            and re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c.strip())
+        },
+        key=lambda v: tuple(int(p) for p in v.split(".")),
+    )
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    name = str(_table(pyproject, "project").get("name") or root.resolve().name)
+    return ProjectFacts(
+        name=name if _SAFE.match(name) else "this project",
+        workspace=is_workspace,
+        members=members,
+        has_tests=has_tests,
+        test_paths=test_paths,
+        type_checker=_type_checker(root, pyproject),
+        services=services,
+        other_pythons=tuple(v for v in versions if v != running),
+    )
+
+
+def _groups_needed(facts: ProjectFacts, tta_dev: str) -> dict[str, list[str]]:
+    """Dependency group -> requirements the generated sessions and hooks run."""
+    groups: dict[str, list[str]] = {
+        # tta-dev[devtools]: the drift and health checks read workflows (YAML, shell).
+        "dev": ["nox>=2026.8", "invoke>=2.2", "pre-commit>=4.3", _with_extra(tta_dev)],
+        "lint": ["ruff>=0.14", "zizmor>=1.20"],
+        "test": ["pytest>=8.4", "coverage>=7.10", "pytest-asyncio>=1.2", tta_dev],
+    }
+    if facts.type_checker == "pyright":
+        groups["typecheck"] = ["pyright>=1.1.400"]
+    elif facts.type_checker == "mypy":
+        groups["typecheck"] = ["mypy>=1.15"]
+    return groups
+
+
+def _with_extra(requirement: str, extra: str = "devtools") -> str:
+    """``tta-dev[devtools]``, also for a path (``tta-dev[devtools] @ file:///...``)."""
+    if os.sep in requirement or requirement.startswith("."):
+        return f"tta-dev[{extra}] @ {Path(requirement).resolve().as_uri()}"
+    match = _NAME.match(requirement)
+    if match is None:
+        return requirement
+    name = match.group(1)
+    return f"{name}[{extra}]{requirement[match.end() :]}"
+
+
+def _present(pyproject: Mapping[str, Any], group: str) -> set[str]:
+    entries = _list(_table(pyproject, "dependency-groups").get(group))
+    return _requirement_names(entries)
+
+
+def _requirement_name(requirement: str) -> str:
+    if " @ " in requirement:
+        requirement = requirement.split(" @ ", 1)[0]
+    if os.sep in requirement or requirement.startswith("."):
+        return "tta-dev"  # a path to tta-dev's source
+    match = _NAME.match(requirement)
+    return _normalise(match.group(1)) if match else requirement
+
+
+def _uv_add_commands(root: Path, facts: ProjectFacts, tta_dev: str) -> tuple[tuple[str, ...], ...]:
+    from tta_dev._safeio import load_toml
+
+    pyproject = load_toml(root / "pyproject.toml", "pyproject.toml")
+    commands: list[tuple[str, ...]] = []
+    for group, requirements in _groups_needed(facts, tta_dev).items():
+        present = _present(pyproject, group)
+        missing = [r for r in requirements if _requirement_name(r) not in present]
+        if missing:
+            commands.append(("uv", "add", "--group", group, *missing))
+    return tuple(commands)
+
+
+def _gitignore(root: Path) -> str:
+    path = root / ".gitignore"
+    current = path.read_text(encoding="utf-8") if path.is_file() else ""
+    lines = current.splitlines()
+    wanted = [entry for entry in (".nox/", ".tta/", ".coverage.*") if entry not in lines]
+    if not wanted:
+        return current
+    prefix = current if not current or current.endswith("\n") else current + "\n"
+    return (
+        prefix
+        + "# tta-dev init: nox venvs, local metrics, coverage data\n"
+        + "\n".join(wanted)
+        + "\n"
+    )
+
+
+def plan_init(root: Path, *, force: bool = False, tta_dev: str = "tta-dev") -> InitPlan:
+    """What ``init`` would write in ``root``, and the ``uv add`` commands it would run."""
+    facts = detect_project(root)
+    wanted = {
+        "noxfile.py": noxfile(facts),
+        "tasks.py": tasks_file(facts),
+        ".github/workflows/ci.yml": ci_workflow(facts),
+        ".pre-commit-config.yaml": precommit_config(facts),
+        ".gitignore": _gitignore(root),
+    }
+    files: list[PlannedFile] = []
+    for relative, content in wanted.items():
+        path = root / relative
+        if not path.exists():
+            files.append(PlannedFile(relative, "create", content))
+            continue
+        if not path.is_file():
+            raise InitError(f"{relative} exists and is not a regular file: move it away")
+        current = path.read_text(encoding="utf-8", errors="replace")
+        if current == content:
+            files.append(PlannedFile(relative, "unchanged", content))
+            continue
+        diff = "".join(
+            difflib.unified_diff(
+                current.splitlines(keepends=True),
+                content.splitlines(keepends=True),
+                f"a/{relative}",
+                f"b/{relative}",
+            )
+        )
+        # .gitignore is only ever appended to, so it is always safe to update.
+        action: Action = "update" if force or relative == ".gitignore" else "skip"
+        files.append(PlannedFile(relative, action, content, diff))
+    return InitPlan(root, facts, tuple(files), _uv_add_commands(root, facts, tta_dev))
+
+
+Runner = Callable[[Sequence[str], Path], "subprocess.CompletedProcess[str]"]
+
+
+def _run(argv: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.pop("VIRTUAL_ENV", None)  # uv add works on the project's own environment
+    env.pop("UV_PROJECT_ENVIRONMENT", None)
+    return subprocess.run(
+        list(argv), cwd=cwd, capture_output=True, text=True, timeout=600, check=False, env=env
+    )
+
+
+def apply_plan(plan: InitPlan, *, runner: Runner = _run) -> None:
+    """Run the ``uv add`` commands, then write the planned files (never the lock by hand)."""
+    if plan.commands and shutil.which("uv") is None and runner is _run:
+        raise InitError("uv is not on PATH: install uv (pip install uv) and run init again")
+    for command in plan.commands:
+        result = runner(command, plan.root)
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["no output"])[-1][:300]
+            raise InitError(f"`{' '.join(command[:4])} ...` failed: {last}")
+    for planned in plan.files:
+        if planned.action not in ("create", "update"):
+            continue
+        path = plan.root / planned.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(planned.content, encoding="utf-8")
+
+
+def render_plan(plan: InitPlan, *, dry_run: bool) -> str:
+    """What was (or would be) done, one line per file and command; diffs in a dry run."""
+    verb = {"create": "create", "update": "update", "unchanged": "unchanged", "skip": "skip"}
+    lines = [("would run: " if dry_run else "ran: ") + " ".join(c) for c in plan.commands]
+    for planned in plan.files:
+        note = (
+            " (exists with other content; --force replaces it)" if planned.action == "skip" else ""
+        )
+        lines.append(f"{verb[planned.action]:9} {planned.path}{note}")
+        if dry_run and planned.action == "create":
+            lines += [f"    {line}" for line in planned.content.splitlines()[:12]]
+            if planned.content.count("\n") > 12:
+                lines.append("    ...")
+        if dry_run and planned.diff and planned.action in ("update", "skip"):
+            lines += [f"    {line}" for line in planned.diff.splitlines()]
+    if not plan.changes:
+        lines.append("nothing to do: the project is already set up")
+    elif dry_run:
+        lines.append("dry run: nothing was written")
+    else:
+        lines.append("next: uv run nox -l, uv run pre-commit install, uv run tta-dev drift")
+    return "\n".join(lines)

@@ -1,0 +1,138 @@
+"""tta-dev init: what it finds, what it plans, and that it never overwrites unasked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from tests.unit.workspace.builders import project_toml, virtual_root_toml, write
+from tta_dev.devtools.init import InitError, apply_plan, detect_project, plan_init, render_plan
+
+
+def _single(root: Path, *, deps: Sequence[str] = (), extra: str = "") -> Path:
+    write(
+        root / "pyproject.toml",
+        project_toml("demo-lib", dependencies=list(deps))
+        + '\n[tool.pyright]\ninclude = ["src"]\n'
+        + extra,
+    )
+    write(root / "src/demo_lib/__init__.py", "")
+    write(root / "tests/test_demo.py", "def test_x() -> None:\n    pass\n")
+    return root
+
+
+def _workspace(root: Path) -> Path:
+    write(root / "pyproject.toml", virtual_root_toml(["packages/*"]))
+    for name, deps in (("alpha", []), ("beta", ["redis>=5"]), ("gamma", [])):
+        write(root / f"packages/{name}/pyproject.toml", project_toml(name, dependencies=deps))
+        write(root / f"packages/{name}/tests/test_{name}.py", "def test_x() -> None:\n    pass\n")
+    return root
+
+
+class FakeUv:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def __call__(self, argv: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+        self.calls.append(tuple(argv))
+        return subprocess.CompletedProcess(list(argv), 0, "", "")
+
+
+def test_detects_a_single_package(tmp_path: Path) -> None:
+    facts = detect_project(_single(tmp_path / "p", deps=["redis>=5"]))
+    assert (facts.name, facts.workspace, facts.type_checker) == ("demo-lib", False, "pyright")
+    assert facts.has_tests
+    assert facts.services == ("redis",)
+
+
+def test_detects_a_workspace(tmp_path: Path) -> None:
+    facts = detect_project(_workspace(tmp_path / "w"))
+    assert facts.workspace
+    assert set(facts.members) == {"alpha", "beta", "gamma"}
+    assert facts.services == ("redis",)
+    assert facts.type_checker is None
+    assert set(facts.test_paths) == {f"packages/{m}/tests" for m in ("alpha", "beta", "gamma")}
+
+
+def test_plan_writes_sessions_chosen_from_the_project(tmp_path: Path) -> None:
+    plan = plan_init(_workspace(tmp_path / "w"))
+    files = {f.path: f for f in plan.files}
+    assert {f.action for f in plan.files} == {"create"}
+    noxfile = files["noxfile.py"].content
+    assert '@session(groups=["test"], all_packages=True)\ndef tests' in noxfile
+    assert 'with services(session, "redis") as urls:' in noxfile
+    assert "def typecheck" not in noxfile
+    workflow = files[".github/workflows/ci.yml"].content
+    assert "--affected-since" in workflow
+    assert "fetch-depth: 0" in workflow
+    assert "${{ github" not in workflow.split("run: |", 2)[-1].split("env:")[0]
+    assert [c[:4] for c in plan.commands] == [
+        ("uv", "add", "--group", "dev"),
+        ("uv", "add", "--group", "lint"),
+        ("uv", "add", "--group", "test"),
+    ]
+
+
+def test_never_overwrites_without_force_and_dry_run_writes_nothing(tmp_path: Path) -> None:
+    root = _single(tmp_path / "p")
+    write(root / "noxfile.py", "# my own noxfile\n")
+    dry = plan_init(root)
+    text = render_plan(dry, dry_run=True)
+    assert "skip      noxfile.py (exists with other content; --force replaces it)" in text
+    assert "-# my own noxfile" in text
+    assert not (root / "tasks.py").exists()
+    fake = FakeUv()
+    apply_plan(dry, runner=fake)
+    assert (root / "noxfile.py").read_text() == "# my own noxfile\n"
+    assert (root / "tasks.py").is_file()
+    assert fake.calls[0][:4] == ("uv", "add", "--group", "dev")
+    forced = plan_init(root, force=True)
+    apply_plan(forced, runner=fake)
+    assert "tta_dev.nox" in (root / "noxfile.py").read_text()
+
+
+def test_a_second_plan_changes_nothing_once_the_groups_are_there(tmp_path: Path) -> None:
+    root = _single(tmp_path / "p")
+    apply_plan(plan_init(root), runner=FakeUv())
+    # What `uv add` would have written: the groups with their requirements.
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text()
+        + '\n[dependency-groups]\ndev = ["nox", "invoke", "pre-commit", "tta-dev[devtools]"]\n'
+        'lint = ["ruff", "zizmor"]\ntest = ["pytest", "coverage", "pytest-asyncio", "tta-dev"]\n'
+        'typecheck = ["pyright"]\n'
+    )
+    again = plan_init(root)
+    assert not again.changes
+    assert {f.action for f in again.files} == {"unchanged"}
+    assert "nothing to do" in render_plan(again, dry_run=False)
+
+
+def test_gitignore_is_appended_to_not_replaced(tmp_path: Path) -> None:
+    root = _single(tmp_path / "p")
+    write(root / ".gitignore", "*.log")
+    apply_plan(plan_init(root), runner=FakeUv())
+    assert (root / ".gitignore").read_text().startswith("*.log\n# tta-dev init")
+    assert ".tta/" in (root / ".gitignore").read_text()
+
+
+def test_bad_projects_are_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(InitError, match=r"pyproject\.toml not found"):
+        plan_init(tmp_path)
+    root = _workspace(tmp_path / "w")
+    with pytest.raises(InitError, match="run init in the workspace root"):
+        plan_init(root / "packages" / "alpha")
+    write(tmp_path / "bad/pyproject.toml", "[project\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "tta_dev.cli", "init", "--root", str(tmp_path / "bad"), "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
