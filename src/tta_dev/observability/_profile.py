@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+from tta_dev._safeio import InputError, check_json_depth, describe, quote
+
 __all__ = [
     "Profile",
     "ProfileRow",
@@ -99,9 +101,28 @@ def _hex(value: object) -> str:
     return text[2:] if text.startswith("0x") else text
 
 
+def _span_field(item: Mapping[str, Any], key: str, index: int) -> str:
+    value = item.get(key)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InputError(f"not span JSON: span {index} has no {key} string, got {describe(value)}")
+    return str(value)
+
+
+def _time_ns(item: Mapping[str, Any], key: str, index: int) -> int:
+    text = _span_field(item, key, index)
+    try:
+        return _iso_ns(text)
+    except (ValueError, OverflowError, OSError):
+        raise InputError(
+            f"not span JSON: span {index} has {key} {quote(text, 40)}, not a usable ISO 8601 time"
+        ) from None
+
+
 def records_from_json(text: str) -> list[SpanRecord]:
     """Records from concatenated span JSON objects (the SDK console exporter's output) or a
-    JSON list of them. Raises ValueError when the text holds no such spans."""
+    JSON list of them. Raises ValueError (``InputError``, one line) when the text holds no
+    such spans, nests too deeply, or a span's field has the wrong type."""
+    check_json_depth(text, "span JSON")
     decoder = json.JSONDecoder()
     objects: list[Any] = []
     pos = 0
@@ -112,37 +133,45 @@ def records_from_json(text: str) -> list[SpanRecord]:
             break
         try:
             value, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not span JSON: {exc}") from exc
+        except (ValueError, RecursionError) as exc:
+            raise InputError(f"not span JSON: {exc}") from None
         if isinstance(value, list):
             objects.extend(cast("list[Any]", value))
         else:
             objects.append(value)
     records: list[SpanRecord] = []
-    for obj in objects:
+    for index, obj in enumerate(objects, 1):
         if not isinstance(obj, dict):
-            raise ValueError("not span JSON: expected objects with name, context, start_time")
-        item = cast("dict[str, Any]", obj)
-        try:
-            context = cast("dict[str, Any]", item["context"])
-            status = cast("dict[str, Any]", item.get("status") or {})
-            parent = item.get("parent_id")
-            records.append(
-                SpanRecord(
-                    name=str(item["name"]),
-                    trace_id=_hex(context["trace_id"]),
-                    span_id=_hex(context["span_id"]),
-                    parent_id=None if parent is None else _hex(parent),
-                    start_ns=_iso_ns(str(item["start_time"])),
-                    end_ns=_iso_ns(str(item["end_time"])),
-                    attributes=cast("dict[str, Any]", item.get("attributes") or {}),
-                    error=status.get("status_code") == "ERROR",
-                )
+            raise InputError(
+                f"not span JSON: span {index} is {describe(obj)}, expected an object with "
+                "name, context, start_time"
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"not span JSON: a span lacks or garbles {exc}") from exc
+        item = cast("dict[str, Any]", obj)
+        context = item.get("context")
+        if not isinstance(context, dict):
+            raise InputError(f"not span JSON: span {index} has no context object")
+        context_d = cast("dict[str, Any]", context)
+        status: object = item.get("status") or {}
+        if not isinstance(status, dict):
+            raise InputError(f"not span JSON: span {index} has status {describe(status)}")
+        attributes: object = item.get("attributes") or {}
+        if not isinstance(attributes, dict):
+            raise InputError(f"not span JSON: span {index} has attributes {describe(attributes)}")
+        parent = item.get("parent_id")
+        records.append(
+            SpanRecord(
+                name=_span_field(item, "name", index),
+                trace_id=_hex(_span_field(context_d, "trace_id", index)),
+                span_id=_hex(_span_field(context_d, "span_id", index)),
+                parent_id=None if parent is None else _hex(_span_field(item, "parent_id", index)),
+                start_ns=_time_ns(item, "start_time", index),
+                end_ns=_time_ns(item, "end_time", index),
+                attributes=cast("dict[str, Any]", attributes),
+                error=cast("dict[str, Any]", status).get("status_code") == "ERROR",
+            )
+        )
     if not records:
-        raise ValueError("no spans found")
+        raise InputError("no spans found")
     return records
 
 
@@ -164,7 +193,7 @@ def profile_spans(records: Sequence[SpanRecord], trace_id: str | None = None) ->
         wanted = _hex(trace_id).lower()
         records = [r for r in records if r.trace_id.lower() == wanted]
         if not records:
-            raise ValueError(f"no spans of trace {trace_id}")
+            raise InputError(f"no spans of trace {quote(trace_id, 40)}")
     children: dict[str, list[tuple[int, int]]] = {}
     ids = {r.span_id for r in records}
     for r in records:

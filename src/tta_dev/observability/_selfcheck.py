@@ -1,6 +1,7 @@
 """The proof the ``observability`` nox session runs: real telemetry leaves the process.
 
-    python -m tta_dev.observability._selfcheck --prometheus URL [--metrics-addr HOST:PORT]
+    uv run --extra observability python -m tta_dev.observability._selfcheck \
+        --prometheus URL [--metrics-addr HOST:PORT]
 
 1. Runs a sample workflow (sequence, parallel, retry, cache, router, circuit breaker and an
    LLM on a local fake provider) a few times with instrumentation on, and checks the span
@@ -12,7 +13,12 @@
 3. Runs the LLM efficiency check (``[tool.tta-dev.llm-efficiency]``) on the run's metrics
    as Prometheus holds them.
 
-Exit 0 when everything holds, 1 naming what did not, 2 on bad input (one line).
+``--prometheus`` defaults to ``$PROMETHEUS_URL``; a user and password in it are sent as
+Basic auth and, like its query, never printed. Each query has one deadline for the whole
+exchange (``--query-timeout``, default 10 s); a Prometheus that answers badly is bad input.
+
+Exit 0 when everything holds, 1 naming what did not, 2 on bad input (one line), also when
+the ``observability`` extra (OpenTelemetry, prometheus_client) is not installed.
 """
 
 from __future__ import annotations
@@ -26,10 +32,9 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from prometheus_client import CollectorRegistry, Gauge
-
+from tta_dev._redact import redact_urls
 from tta_dev.primitives import (
     DEFAULT_PRICES,
     LLM,
@@ -49,8 +54,8 @@ from tta_dev.primitives import (
 )
 
 from ._exporters import in_memory_tracer_provider, metrics_address, serve_metrics
-from ._instrument import instrument
 from ._profile import SpanRecord, records_from_spans
+from ._promql import DEFAULT_TIMEOUT, check_prometheus_url
 from .efficiency import (
     check_efficiency,
     load_thresholds,
@@ -58,6 +63,11 @@ from .efficiency import (
     query_prometheus,
     render_efficiency,
 )
+
+if TYPE_CHECKING:
+    # The observability extra: imported where used, so that running this module without
+    # the extra is one line saying so (not a ModuleNotFoundError traceback).
+    from prometheus_client import CollectorRegistry
 
 __all__ = [
     "PROMPTS",
@@ -171,6 +181,8 @@ class SampleRun:
 
 async def run_sample(prompts: Sequence[str] = PROMPTS) -> SampleRun:
     """Run the sample workflow once per prompt with instrumentation on (in-memory spans)."""
+    from ._instrument import instrument
+
     provider, exporter = in_memory_tracer_provider()
     workflow = build_sample_workflow(FakeProvider())
     trace_ids: list[str | None] = []
@@ -352,19 +364,36 @@ def registry_samples(registry: CollectorRegistry, sample_name: str) -> dict[Key,
     return out
 
 
-def wait_for_scrape(prometheus_url: str, run_id: str, timeout: float) -> str:
+def _promql_string(value: str) -> str:
+    """``value`` as a double-quoted PromQL string (label values come from the server)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def wait_for_scrape(
+    prometheus_url: str, run_id: str, timeout: float, query_timeout: float = DEFAULT_TIMEOUT
+) -> str:
     """Wait until Prometheus holds this run's marker series; return a selector for its
-    target (``{job=..., instance=...}``). Raises TimeoutError when it never arrives."""
+    target (``{job=..., instance=...}``). Raises TimeoutError when it never arrives, a
+    ValueError (``PrometheusError``) when Prometheus cannot be asked or answers badly."""
     deadline = time.monotonic() + timeout
-    query = f'tta_selfcheck_run{{run_id="{run_id}"}}'
+    query = f"tta_selfcheck_run{{run_id={_promql_string(run_id)}}}"
     while True:
-        series = prometheus_query(prometheus_url, query)
+        series = prometheus_query(prometheus_url, query, query_timeout)
         if series:
             labels = series[0][0]
-            return f'{{job="{labels.get("job", "")}",instance="{labels.get("instance", "")}"}}'
+            job = _promql_string(labels.get("job", ""))
+            instance = _promql_string(labels.get("instance", ""))
+            return f"{{job={job},instance={instance}}}"
         if time.monotonic() >= deadline:
             raise TimeoutError(query)
         time.sleep(0.5)
+
+
+def _few(series: Sequence[tuple[dict[str, str], float]]) -> str:
+    """A short, one-line rendering of a query result for a problem message."""
+    text = " ".join(repr(list(series[:3])).split())
+    return text[:200] + ("..." if len(text) > 200 or len(series) > 3 else "")
 
 
 def _with(selector: str, extra: str) -> str:
@@ -372,7 +401,7 @@ def _with(selector: str, extra: str) -> str:
 
 
 def check_prometheus(
-    prometheus_url: str, selector: str, run: SampleRun
+    prometheus_url: str, selector: str, run: SampleRun, timeout: float = DEFAULT_TIMEOUT
 ) -> tuple[list[str], list[str]]:
     """PromQL checks of the scraped run: ``(report lines, problems)``."""
     report: list[str] = []
@@ -383,7 +412,7 @@ def check_prometheus(
     query = f"sum by (primitive, name, status) (tta_primitive_executions_total{selector})"
     got = {
         (labels.get("primitive", ""), labels.get("name", ""), labels.get("status", "")): value
-        for labels, value in prometheus_query(prometheus_url, query)
+        for labels, value in prometheus_query(prometheus_url, query, timeout)
     }
     report.append(f"{query}: {sum(1 for v in got.values() if v)} non-zero series")
     for key, value in sorted(expected.items()):
@@ -394,7 +423,9 @@ def check_prometheus(
             )
     unexpected = sorted(k for k, v in got.items() if v and k not in expected)
     if unexpected:
-        problems.append(f"unexpected non-zero executions in Prometheus: {unexpected}")
+        shown = " ".join(repr(unexpected[:5]).split())[:300]
+        more = f" and {len(unexpected) - 5} more" if len(unexpected) > 5 else ""
+        problems.append(f"unexpected non-zero executions in Prometheus: {shown}{more}")
     if got != local:
         problems.append("Prometheus's executions differ from what the process's registry holds")
 
@@ -403,7 +434,8 @@ def check_prometheus(
         per_name[name] = per_name.get(name, 0) + value
     query = f"sum by (name) (tta_primitive_duration_seconds_count{selector})"
     counts = {
-        labels.get("name", ""): value for labels, value in prometheus_query(prometheus_url, query)
+        labels.get("name", ""): value
+        for labels, value in prometheus_query(prometheus_url, query, timeout)
     }
     report.append(f"{query}: {len(counts)} series")
     for name, value in sorted(per_name.items()):
@@ -416,35 +448,71 @@ def check_prometheus(
     root = 'name="sample_workflow"'
     inf_bucket = _with(selector, root + ',le="+Inf"')
     inf = prometheus_query(
-        prometheus_url, f"sum(tta_primitive_duration_seconds_bucket{inf_bucket})"
+        prometheus_url, f"sum(tta_primitive_duration_seconds_bucket{inf_bucket})", timeout
     )
     if not inf or inf[0][1] != runs:
-        problems.append(f'sample_workflow bucket le="+Inf": expected {runs:g}, got {inf}')
+        problems.append(f'sample_workflow bucket le="+Inf": expected {runs:g}, got {_few(inf)}')
     total = prometheus_query(
-        prometheus_url, f"sum(tta_primitive_duration_seconds_sum{_with(selector, root)})"
+        prometheus_url, f"sum(tta_primitive_duration_seconds_sum{_with(selector, root)})", timeout
     )
     if not total or not total[0][1] > 0:
-        problems.append(f"sample_workflow duration sum: expected > 0, got {total}")
+        problems.append(f"sample_workflow duration sum: expected > 0, got {_few(total)}")
     query = (
         "histogram_quantile(0.5, sum by (le) "
         f"(tta_primitive_duration_seconds_bucket{_with(selector, root)}))"
     )
-    median = prometheus_query(prometheus_url, query)
+    median = prometheus_query(prometheus_url, query, timeout)
     if not median or not (math.isfinite(median[0][1]) and median[0][1] > 0):
         problems.append(
-            f"median sample_workflow duration: expected a positive number, got {median}"
+            f"median sample_workflow duration: expected a positive number, got {_few(median)}"
         )
     else:
         report.append(f"{query} = {median[0][1]:.6f} s")
     return report, problems
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line (no usage block), bounded in length."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"selfcheck: error: {' '.join(message.split())[:300]}\n")
+
+
+def _seconds(allow_zero: bool) -> Any:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:40]!r}") from None
+        if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+            kind = "non-negative" if allow_zero else "positive"
+            raise argparse.ArgumentTypeError(f"must be a {kind} finite number, got {text[:40]!r}")
+        return value
+
+    return parse
+
+
+def _missing_extra() -> str | None:
+    """The first module of the observability extra that cannot be imported, if any."""
+    import importlib.util
+
+    for module in ("prometheus_client", "opentelemetry.sdk"):
+        try:
+            if importlib.util.find_spec(module) is None:
+                return module
+        except (ImportError, ValueError):
+            return module
+    return None
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m tta_dev.observability._selfcheck",
         description="Prove that spans and metrics of a sample workflow reach a real Prometheus.",
     )
-    parser.add_argument("--prometheus", required=True, help="base URL of the Prometheus to query")
+    parser.add_argument(
+        "--prometheus", help="base URL of the Prometheus to query (default: $PROMETHEUS_URL)"
+    )
     parser.add_argument(
         "--metrics-addr",
         help="HOST:PORT to serve /metrics on, which that Prometheus scrapes "
@@ -452,15 +520,36 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     )
     parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
     parser.add_argument(
-        "--timeout", type=float, default=60.0, help="seconds to wait for the scrape (default 60)"
+        "--timeout",
+        type=_seconds(allow_zero=True),
+        default=60.0,
+        help="seconds to wait for the scrape (default 60)",
+    )
+    parser.add_argument(
+        "--query-timeout",
+        type=_seconds(allow_zero=False),
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds one PromQL query may take in all (default {DEFAULT_TIMEOUT:g})",
     )
     args = parser.parse_args(argv)
     env = os.environ if environ is None else environ
+    prometheus: str = args.prometheus or env.get("PROMETHEUS_URL", "")
+    if not prometheus:
+        parser.error("give --prometheus URL or set PROMETHEUS_URL")
+    missing = _missing_extra()
+    if missing is not None:
+        return _bad_input(
+            f"{missing} is not installed: the self-check needs the 'observability' extra "
+            "(uv run --extra observability python -m tta_dev.observability._selfcheck ...)"
+        )
     address = args.metrics_addr or metrics_address(env)
     try:
+        shown = check_prometheus_url(prometheus)
         thresholds = load_thresholds(args.config)
     except (OSError, ValueError) as exc:
         return _bad_input(exc)
+
+    from prometheus_client import Gauge
 
     run = asyncio.run(run_sample())
     failed: list[str] = []
@@ -483,12 +572,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except (OSError, ValueError) as exc:
         return _bad_input(f"cannot serve metrics on {address}: {exc}")
     with server:
-        print(f"2. metrics on {server.url}; waiting for {args.prometheus} to scrape them")
+        print(f"2. metrics on {server.url}; waiting for {shown} to scrape them")
         try:
-            selector = wait_for_scrape(args.prometheus, run_id, args.timeout)
+            selector = wait_for_scrape(prometheus, run_id, args.timeout, args.query_timeout)
         except TimeoutError:
             print(
-                f"FAILED: {args.prometheus} did not scrape {server.address} within "
+                f"FAILED: {shown} did not scrape {server.address} within "
                 f"{args.timeout:g}s. A Prometheus you provide (PROMETHEUS_URL) must scrape "
                 f"that address: set TTA_METRICS_ADDR to one it scrapes (default "
                 f"127.0.0.1:9464; with docker compose on Linux use 0.0.0.0:9464).",
@@ -498,13 +587,16 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         except ValueError as exc:
             return _bad_input(exc)
         print(f"   scraped as {selector}")
-        report, problems = check_prometheus(args.prometheus, selector, run)
-        for line in report:
-            print(f"   {line}")
-        _report(problems, failed, "PromQL")
+        try:
+            report, problems = check_prometheus(prometheus, selector, run, args.query_timeout)
+            for line in report:
+                print(f"   {line}")
+            _report(problems, failed, "PromQL")
 
-        print("3. LLM efficiency check (through Prometheus)")
-        samples = query_prometheus(args.prometheus, selector=selector)
+            print("3. LLM efficiency check (through Prometheus)")
+            samples = query_prometheus(prometheus, args.query_timeout, selector=selector)
+        except ValueError as exc:
+            return _bad_input(exc)
         result = check_efficiency(samples, thresholds, runs=len(run.prompts))
         print(render_efficiency(result))
         if not result.passed:
@@ -526,7 +618,8 @@ def _report(problems: list[str], failed: list[str], what: str) -> None:
 
 
 def _bad_input(exc: object) -> int:
-    print(f"selfcheck: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+    message = " ".join(redact_urls(str(exc) or type(exc).__name__).split())
+    print(f"selfcheck: error: {message[:500]}", file=sys.stderr)
     return 2
 
 

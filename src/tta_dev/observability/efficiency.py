@@ -10,30 +10,50 @@ Prometheus server's HTTP query API. Thresholds live in ``[tool.tta-dev.llm-effic
     cheap-models = ["small"]
 
 A threshold that is not configured is not checked; a configured one whose metric is absent
-fails (no data is not a pass).
+fails (no data is not a pass). Rates and shares are numbers in [0, 1], the cost a finite
+number >= 0.
+
+Everything read is input: the config, a snapshot and Prometheus's answers are bounded in
+size and depth and checked for type (:mod:`tta_dev._safeio`, :mod:`._promql`); errors are
+``ValueError`` subclasses with one line, URLs shown without credentials. Only reading a
+snapshot needs ``prometheus_client`` (the ``observability`` extra).
 """
 
 from __future__ import annotations
 
 import json
-import tomllib
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from tta_dev._safeio import InputError, describe, load_toml, read_text
+
+from ._promql import DEFAULT_TIMEOUT, PrometheusError, prometheus_query
+
 __all__ = [
+    "MAX_CONFIG_BYTES",
+    "MAX_SNAPSHOT_BYTES",
     "EfficiencyResult",
     "EfficiencyThresholds",
     "MetricsSample",
+    "PrometheusError",
     "ThresholdCheck",
     "check_efficiency",
     "load_thresholds",
     "parse_metrics_text",
     "prometheus_query",
     "query_prometheus",
+    "read_metrics_snapshot",
     "render_efficiency",
 ]
+
+
+#: A pyproject.toml larger than this is refused.
+MAX_CONFIG_BYTES = 4 << 20
+#: A metrics snapshot larger than this is refused (one run's metrics are a few KiB).
+MAX_SNAPSHOT_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -84,24 +104,46 @@ _KEYS = {
 }
 
 
-def load_thresholds(pyproject: Path) -> EfficiencyThresholds:
-    """Read ``[tool.tta-dev.llm-efficiency]``; raise ValueError with what to fix."""
+_SECTION = "[tool.tta-dev.llm-efficiency]"
+
+
+def _table(value: object, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InputError(f"{name} must be a table, got {describe(value)}")
+    return cast("dict[str, Any]", value)
+
+
+def _threshold(key: str, raw: object) -> float:
+    """A threshold as a float: finite, in [0, 1] for rates and shares, >= 0 for the cost."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise InputError(f"{_SECTION} {key} must be a number, got {describe(raw)}")
+    upper = None if key == "max-cost-per-run-usd" else 1
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise InputError(f"{_SECTION} {key} must be a finite number, got {raw}")
+    # Compared before float(): an integer of 400 digits would overflow the conversion.
+    if raw < 0 or (upper is not None and raw > upper):
+        bounds = "between 0 and 1" if upper is not None else "at least 0"
+        raise InputError(f"{_SECTION} {key} must be {bounds}, got {describe(raw)}")
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{pyproject}: invalid TOML ({exc}); fix the file") from exc
-    tool = cast("dict[str, Any]", data.get("tool", {}))
-    section = cast(
-        "dict[str, Any]", cast("dict[str, Any]", tool.get("tta-dev", {})).get("llm-efficiency", {})
-    )
+        return float(raw)
+    except OverflowError:
+        raise InputError(f"{_SECTION} {key} is too large: {describe(raw)}") from None
+
+
+def load_thresholds(pyproject: Path) -> EfficiencyThresholds:
+    """Read ``[tool.tta-dev.llm-efficiency]``; raise ValueError (``InputError``) with what to
+    fix: the file is missing, not a regular file, too large, too deeply nested, not TOML,
+    or the table or a value has the wrong type or range."""
+    data = load_toml(pyproject, str(pyproject), limit=MAX_CONFIG_BYTES)
+    tool = _table(data.get("tool", {}), f"{pyproject}: [tool]")
+    ours = _table(tool.get("tta-dev", {}), f"{pyproject}: [tool.tta-dev]")
+    section = _table(ours.get("llm-efficiency", {}), f"{pyproject}: {_SECTION}")
     if not section:
-        raise ValueError(f"{pyproject}: no [tool.tta-dev.llm-efficiency] table; add thresholds")
+        raise InputError(f"{pyproject}: no {_SECTION} table; add thresholds")
     unknown = sorted(set(section) - set(_KEYS))
     if unknown:
-        raise ValueError(
-            f"[tool.tta-dev.llm-efficiency]: unknown key(s) {', '.join(unknown)}; "
-            f"known: {', '.join(_KEYS)}"
-        )
+        shown = ", ".join(describe(k, 40) for k in unknown[:5])
+        raise InputError(f"{_SECTION}: unknown key(s) {shown}; known: {', '.join(_KEYS)}")
     values: dict[str, Any] = {}
     for key, attr in _KEYS.items():
         if key not in section:
@@ -111,34 +153,42 @@ def load_thresholds(pyproject: Path) -> EfficiencyThresholds:
             if not isinstance(raw, list) or not all(
                 isinstance(m, str) for m in cast("list[Any]", raw)
             ):
-                raise ValueError(
-                    f"[tool.tta-dev.llm-efficiency] {key} must be a list of model names"
-                )
+                raise InputError(f"{_SECTION} {key} must be a list of model names")
             values[attr] = tuple(cast("list[str]", raw))
         else:
-            if isinstance(raw, bool) or not isinstance(raw, int | float):
-                raise ValueError(
-                    f"[tool.tta-dev.llm-efficiency] {key} must be a number, got {raw!r}"
-                )
-            values[attr] = float(raw)
+            values[attr] = _threshold(key, raw)
     thresholds = EfficiencyThresholds(**values)
     if thresholds.min_cheap_model_share is not None and not thresholds.cheap_models:
-        raise ValueError("[tool.tta-dev.llm-efficiency] min-cheap-model-share needs cheap-models")
+        raise InputError(f"{_SECTION} min-cheap-model-share needs cheap-models")
     return thresholds
 
 
-def parse_metrics_text(text: str) -> list[MetricsSample]:
-    """Parse a Prometheus text exposition snapshot (raise ValueError if it is not one)."""
-    from prometheus_client.parser import text_string_to_metric_families
+def read_metrics_snapshot(path: Path) -> list[MetricsSample]:
+    """Read and parse a saved Prometheus text snapshot (a regular file, bounded in size)."""
+    return parse_metrics_text(read_text(path, what=str(path), limit=MAX_SNAPSHOT_BYTES))
 
+
+def parse_metrics_text(text: str) -> list[MetricsSample]:
+    """Parse a Prometheus text exposition snapshot (raise ValueError if it is not one).
+
+    Needs ``prometheus_client`` (the ``observability`` extra); without it the ValueError
+    names the command that has it.
+    """
+    try:
+        from prometheus_client.parser import text_string_to_metric_families
+    except ImportError:
+        raise InputError(
+            "reading a metrics snapshot needs prometheus_client, the 'observability' extra: "
+            "run `uv run --extra observability ...` (or `uv sync --extra observability`)"
+        ) from None
     samples: list[MetricsSample] = []
     try:
         for family in text_string_to_metric_families(text):
             samples.extend(
                 MetricsSample(s.name, dict(s.labels), float(s.value)) for s in family.samples
             )
-    except (ValueError, TypeError, IndexError) as exc:
-        raise ValueError(f"not a Prometheus text snapshot: {exc}".splitlines()[0]) from exc
+    except Exception as exc:  # the parser's errors are not one type; all mean "not a snapshot"
+        raise InputError(f"not a Prometheus text snapshot: {type(exc).__name__}: {exc}") from None
     return samples
 
 
@@ -149,48 +199,14 @@ _QUERIES = {
 }
 
 
-def prometheus_query(
-    base_url: str, promql: str, timeout: float = 10.0
-) -> list[tuple[dict[str, str], float]]:
-    """Run one instant PromQL query; ``(labels, value)`` per series of the vector result.
-
-    Raises ValueError when the URL is not http(s), Prometheus cannot be reached or rejects
-    the query.
-    """
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    if urllib.parse.urlsplit(base_url).scheme not in {"http", "https"}:
-        raise ValueError(f"--prometheus needs an http(s) URL, got {base_url!r}")
-    url = f"{base_url.rstrip('/')}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - scheme checked above
-            body = cast("dict[str, Any]", json.loads(resp.read()))
-    except urllib.error.HTTPError as exc:
-        try:
-            body = cast("dict[str, Any]", json.loads(exc.read()))
-        except (OSError, json.JSONDecodeError):
-            raise ValueError(f"cannot query Prometheus at {base_url}: {exc}") from exc
-    except (urllib.error.URLError, OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"cannot query Prometheus at {base_url}: {exc}") from exc
-    if body.get("status") != "success":
-        raise ValueError(f"Prometheus rejected {promql!r}: {body.get('error', 'no reason')}")
-    data = cast("dict[str, Any]", body.get("data", {}))
-    series: list[tuple[dict[str, str], float]] = []
-    for item in cast("list[dict[str, Any]]", data.get("result", [])):
-        labels = {str(k): str(v) for k, v in cast("dict[str, Any]", item["metric"]).items()}
-        series.append((labels, float(item["value"][1])))
-    return series
-
-
 def query_prometheus(
-    base_url: str, timeout: float = 10.0, selector: str = ""
+    base_url: str, timeout: float = DEFAULT_TIMEOUT, selector: str = ""
 ) -> list[MetricsSample]:
     """Fetch the metrics the check needs through Prometheus's query API (PromQL).
 
     ``selector`` (e.g. ``{job="tta",instance="127.0.0.1:9464"}``) narrows the series to one
-    scrape target when the server scrapes others too.
+    scrape target when the server scrapes others too. ``timeout`` bounds each query in all.
+    Raises :class:`PrometheusError` (a ValueError) with one line.
     """
     samples: list[MetricsSample] = []
     for name, promql in _QUERIES.items():
@@ -216,7 +232,7 @@ def check_efficiency(
 ) -> EfficiencyResult:
     """Hold one run's (or ``runs`` runs') metrics against the thresholds."""
     if runs < 1:
-        raise ValueError(f"runs must be at least 1, got {runs}")
+        raise InputError(f"runs must be at least 1, got {describe(runs)}")
     checks: list[ThresholdCheck] = []
     if thresholds.min_cache_hit_rate is not None:
         hits, _ = _sum(samples, "tta_cache_requests_total", result="hit")
@@ -277,7 +293,10 @@ def render_efficiency(result: EfficiencyResult, fmt: str = "text") -> str:
                 "checks": [
                     {
                         "name": c.name,
-                        "actual": c.actual,
+                        # JSON has no NaN/Infinity: a non-finite value is shown as null.
+                        "actual": c.actual
+                        if c.actual is not None and math.isfinite(c.actual)
+                        else None,
                         "limit": c.limit,
                         "comparison": c.comparison,
                         "passed": c.passed,

@@ -109,7 +109,7 @@ def test_json_and_markdown_render() -> None:
     [
         ("[tool.tta-dev.llm-efficiency\n", "invalid TOML"),
         ("[project]\nname = 'x'\n", "no [tool.tta-dev.llm-efficiency] table"),
-        ("[tool.tta-dev.llm-efficiency]\nmin-hit = 1\n", "unknown key(s) min-hit"),
+        ("[tool.tta-dev.llm-efficiency]\nmin-hit = 1\n", "unknown key(s) 'min-hit'"),
         ("[tool.tta-dev.llm-efficiency]\nmin-cache-hit-rate = 'high'\n", "must be a number"),
         ("[tool.tta-dev.llm-efficiency]\nmin-cheap-model-share = 0.5\n", "needs cheap-models"),
     ],
@@ -134,7 +134,7 @@ def test_script_passes_and_fails_with_exit_codes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "files", "message"),
     [
-        (["--metrics", "missing.prom"], {"pyproject.toml": CONFIG}, "No such file"),
+        (["--metrics", "missing.prom"], {"pyproject.toml": CONFIG}, "missing.prom not found"),
         (
             ["--metrics", "run.prom"],
             {"pyproject.toml": "[x\n", "run.prom": SNAPSHOT},

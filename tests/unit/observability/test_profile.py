@@ -130,8 +130,8 @@ def test_records_from_concatenated_or_listed_json() -> None:
     [
         ("", "no spans found"),
         ("{not json", "not span JSON"),
-        ("[1, 2]", "expected objects"),
-        ('{"name": "x"}', "lacks or garbles"),
+        ("[1, 2]", "expected an object"),
+        ('{"name": "x"}', "has no context object"),
     ],
 )
 def test_bad_span_json_is_a_clear_error(text: str, message: str) -> None:
@@ -212,13 +212,13 @@ def test_cli_reads_spans_from_a_file(tmp_path: Path, capsys: pytest.CaptureFixtu
         (["profile"], "give a TARGET to run or --spans FILE"),
         (["profile", "x:y", "--spans", "f.json"], "give a TARGET to run or --spans FILE"),
         (["profile", "nocolon"], "target must be MODULE:ATTR"),
-        (["profile", "no_such_module_xyz:wf"], "cannot import no_such_module_xyz"),
+        (["profile", "no_such_module_xyz:wf"], "cannot import 'no_such_module_xyz'"),
         (["profile", "missing.py:wf"], "missing.py: no such file"),
         (["profile", "FLOWS:nope"], "has no attribute 'nope'"),
         (["profile", "FLOWS:not_a_primitive"], "is not a primitive"),
         (["profile", "FLOWS:workflow", "--input", "{bad"], "--input is not JSON"),
         (["profile", "FLOWS:workflow", "--trace-id", "abc"], "--trace-id goes with --spans"),
-        (["profile", "--spans", "missing.json"], "No such file"),
+        (["profile", "--spans", "missing.json"], "--spans missing.json not found"),
     ],
 )
 def test_cli_bad_input_is_one_line_exit_2(
