@@ -155,7 +155,13 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str, int]:
         if lines[end].strip() == "---":
             import yaml
 
-            data: object = yaml.safe_load("".join(lines[1:end])) or {}
+            try:
+                data: object = yaml.safe_load("".join(lines[1:end])) or {}
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                where = f" (line {mark.line + 2})" if mark is not None else ""
+                problem = getattr(exc, "problem", None) or type(exc).__name__
+                raise PromptFileError(f"front matter is not valid YAML{where}: {problem}") from exc
             if not isinstance(data, dict):
                 raise PromptFileError("front matter is not a mapping")
             return cast("dict[str, Any]", data), "".join(lines[end + 1 :]), end + 1

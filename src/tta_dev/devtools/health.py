@@ -170,20 +170,28 @@ def check_drift_health(root: Path) -> HealthCheck:
 
 
 def check_prompts(root: Path) -> HealthCheck:
+    """Every agentic workflow's prompt file (the project's own, else the packaged) parses."""
     try:
-        from tta_dev import agentic
+        from tta_dev.agentic import WORKFLOW_NAMES, AgenticError, load_prompt
     except ImportError:
-        return HealthCheck("prompts", "skip", "tta_dev.agentic is not installed")
-    validate: Any = getattr(agentic, "validate_prompt_files", None)
-    if validate is None:
-        return HealthCheck("prompts", "skip", "no prompt-file validator in tta_dev.agentic")
-    try:
-        problems: Sequence[object] = validate(root)
-    except (ValueError, OSError) as exc:
-        return HealthCheck("prompts", "fail", str(exc).splitlines()[0][:300])
+        return HealthCheck(
+            "prompts", "skip", "the agentic extra is not installed", "uv add 'tta-dev[agentic]'"
+        )
+    problems: list[str] = []
+    for name in WORKFLOW_NAMES:
+        try:
+            load_prompt(name, root)
+        except (AgenticError, ValueError, OSError) as exc:
+            problems.append(str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__)
     if not problems:
-        return HealthCheck("prompts", "pass", "agentic prompt files are valid")
-    return HealthCheck("prompts", "fail", str(problems[0])[:300], "uv run tta-dev agentic validate")
+        return HealthCheck("prompts", "pass", f"{len(WORKFLOW_NAMES)} agentic prompt files parse")
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    return HealthCheck(
+        "prompts",
+        "fail",
+        problems[0] + more,
+        "fix the prompt file, then: uv run tta-dev agentic show",
+    )
 
 
 def check_services(environ: Mapping[str, str]) -> HealthCheck:

@@ -224,3 +224,18 @@ def test_cli_exit_codes(healthy: Path, tmp_path: Path) -> None:
     missing = run(tmp_path / "nowhere")
     assert missing.returncode == 2
     assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_a_broken_prompt_file_fails_the_prompts_check(healthy: Path, tmp_path: Path) -> None:
+    pytest.importorskip("tta_dev.agentic")
+    from tta_dev.devtools.health import check_prompts
+
+    root = _copy(healthy, tmp_path)
+    assert check_prompts(root).status == "pass"
+    prompt = root / ".augment" / "workflows" / "bug-fix.prompt.md"
+    prompt.parent.mkdir(parents=True)
+    prompt.write_text("---\nname: [unclosed\n---\n# Bug fix\n")
+    check = check_prompts(root)
+    assert check.status == "fail"
+    assert "bug-fix.prompt.md" in check.detail
+    assert "not valid YAML" in check.detail
