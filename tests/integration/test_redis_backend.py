@@ -234,3 +234,6 @@ def test_the_backend_works_in_a_second_event_loop(redis_url: str) -> None:
         assert asyncio.run(run_and_close()) == "v"
         gc.collect()
     assert (cache.hits, cache.misses, cache.errors) == (1, 1, 0)
+    # aclose() is not the end: the next use makes a new client (documented re-open).
+    assert asyncio.run(run_and_close()) == "v"
+    assert (cache.hits, cache.misses, cache.errors) == (1, 2, 0)  # cleared above: a miss

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Checkpoint", "RouteDecision", "WorkflowContext"]
+
+# Sync steps run in worker threads and may read a fresh context's id at the same moment.
+_ID_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +83,9 @@ class WorkflowContext:
     def correlation_id(self) -> str:
         """A random 128-bit hex id, shared by every child of this run."""
         if self._correlation_id is None:
-            self._correlation_id = os.urandom(16).hex()
+            with _ID_LOCK:
+                if self._correlation_id is None:
+                    self._correlation_id = os.urandom(16).hex()
         return self._correlation_id
 
     def child(self, step_name: str) -> WorkflowContext:

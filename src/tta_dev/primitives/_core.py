@@ -498,8 +498,10 @@ def step(
     (``asyncio.to_thread``) unless ``inline=True``: a blocking call then neither stalls the
     event loop nor outlives a ``Timeout`` unnoticed (the thread itself runs to its end), and
     ``Parallel`` branches overlap. ``inline=True`` calls it on the loop, which suits cheap
-    pure functions (a thread hop costs tens of microseconds, ``benchmarks.md``). A sync
-    callable that returns an awaitable has it awaited on the loop.
+    pure functions (a thread hop costs tens of microseconds, ``benchmarks.md``) and code
+    that must run on the loop's thread (asyncio calls, thread-bound objects). Context
+    variables are copied into the thread. A sync callable that returns an awaitable has it
+    awaited on the loop.
     """
     if fn is None:
         return _StepDecorator(name, inline)
