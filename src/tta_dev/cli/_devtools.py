@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
-from tta_dev.devtools.consistency import NOX_LIST_TIMEOUT, check_drift
+from tta_dev.devtools.consistency import NOX_LIST_TIMEOUT, check_drift, render_drift
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=Path, default=Path("."), help="project root (default: .)")
-    parser.add_argument("--format", choices=["text", "json"], default="text")
+    parser.add_argument("--format", choices=["text", "json", "markdown"], default="text")
     parser.add_argument(
         "--timeout",
         type=_seconds,
@@ -35,15 +34,12 @@ def _seconds(text: str) -> float:
 
 def _drift(args: argparse.Namespace) -> int:
     root: Path = args.root
-    if not (root / "noxfile.py").is_file():
-        raise ValueError(f"{root}/noxfile.py not found: pass --root with the project folder")
+    noxfile = root / "noxfile.py"
+    if not noxfile.exists():
+        raise ValueError(f"{noxfile} not found: pass --root with the project folder")
+    if not noxfile.is_file():
+        raise ValueError(f"{noxfile} is not a regular file")
     # NoxListingError (a TtaDevError) is the CLI's one-line exit 2, like any bad input.
     problems = check_drift(root, timeout=args.timeout)
-    if args.format == "json":
-        print(json.dumps([{"where": p.where, "message": p.message} for p in problems], indent=2))
-    elif problems:
-        for problem in problems:
-            print(problem)
-    else:
-        print("no drift: CI, nox sessions and pre-commit hooks agree")
+    print(render_drift(problems, args.format))
     return 1 if problems else 0

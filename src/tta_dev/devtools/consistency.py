@@ -57,6 +57,7 @@ __all__ = [
     "list_nox_sessions",
     "named_sessions",
     "precommit_problems",
+    "render_drift",
     "workflow_problems",
 ]
 
@@ -679,3 +680,19 @@ def check_drift(
         *workflow_problems(workflows, listed),
         *precommit_problems(root / ".pre-commit-config.yaml"),
     ]
+
+
+def render_drift(problems: Sequence[DriftProblem], fmt: str = "text") -> str:
+    """Render as ``text`` (a line per problem), ``markdown`` (a table) or ``json``."""
+    if fmt == "json":
+        return json.dumps([{"where": p.where, "message": p.message} for p in problems], indent=2)
+    if not problems:
+        return "no drift: CI, nox sessions and pre-commit hooks agree"
+    if fmt == "markdown":
+
+        def cell(text: str) -> str:
+            return text.replace("\\", "\\\\").replace("|", "\\|")
+
+        rows = [f"| {cell(p.where)} | {cell(p.message)} |" for p in problems]
+        return "\n".join(["| where | problem |", "|---|---|", *rows])
+    return "\n".join(map(str, problems))

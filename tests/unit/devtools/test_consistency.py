@@ -12,11 +12,13 @@ from typing import TypeVar
 import pytest
 
 from tta_dev.devtools.consistency import (
+    DriftProblem,
     NoxListingError,
     NoxSession,
     check_drift,
     list_nox_sessions,
     precommit_problems,
+    render_drift,
     workflow_problems,
 )
 
@@ -472,3 +474,29 @@ def test_cli_drift_times_out_in_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "did not finish within 2s" in err
+
+
+def test_render_drift_text_markdown_json() -> None:
+    problems = [DriftProblem("ci.yml: job 'a|b'", "runs 'ruff' directly")]
+    assert render_drift(problems) == "ci.yml: job 'a|b': runs 'ruff' directly"
+    assert render_drift(problems, "markdown").splitlines() == [
+        "| where | problem |",
+        "|---|---|",
+        "| ci.yml: job 'a\\|b' | runs 'ruff' directly |",
+    ]
+    assert json.loads(render_drift(problems, "json")) == [
+        {"where": "ci.yml: job 'a|b'", "message": "runs 'ruff' directly"}
+    ]
+    assert render_drift([], "markdown").startswith("no drift")
+
+
+def test_cli_drift_noxfile_that_is_a_fifo_is_not_a_regular_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tta_dev.cli import main
+
+    os.mkfifo(tmp_path / "noxfile.py")
+    assert _finishes(lambda: main(["drift", "--root", str(tmp_path)])) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "is not a regular file" in err
