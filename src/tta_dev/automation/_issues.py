@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
 from tta_dev.errors import TtaDevError
-from tta_dev.workspace import Member, Workspace, import_packages
+from tta_dev.workspace import LOCK_FILE, Member, Workspace, build_graph, import_packages, read_lock
 from tta_dev.workspace._toml import Table, read_toml, table
 
 __all__ = [
@@ -568,6 +568,7 @@ class RoutingIndex:
     role_words: frozenset[str]
     member_paths: Mapping[str, str]
     longest: int
+    prefixes: frozenset[tuple[str, ...]] = frozenset()
 
     def aliases_of(self, member: str) -> list[str]:
         """The names and short names that point at ``member`` (for docs and tests)."""
@@ -614,11 +615,12 @@ def build_routing_index(workspace: Workspace) -> RoutingIndex:
         entries.append(alias)
 
     remainders: dict[str, tuple[str, ...]] = {}
+    shipped = {m.name: import_packages(workspace, m) for m in members}
     for member in members:
         add(token_lists[member.name], _Alias(member.name, "name", _W_NAME, member.name))
         if member.path != ".":
             add(_tokens(member.path), _Alias(member.name, "folder", _W_NAME, member.path + "/"))
-        for package in import_packages(workspace, member):
+        for package in shipped[member.name]:
             if package.path.endswith(".py") and "." not in package.name:
                 continue  # a lone top-level module (an example's agent.py) names nothing
             add(_tokens(package.name), _Alias(member.name, "import", _W_NAME, package.name))
@@ -654,7 +656,25 @@ def build_routing_index(workspace: Workspace) -> RoutingIndex:
             member = next(iter(owners))
             common = keyword in _COMMON_WORDS
             add((keyword,), _Alias(member, "keyword", _W_KEYWORD, keyword, common=common))
-    hub, hub_reason = _hub(members, names)
+    for entries in aliases.values():
+        # A member that ships no code (a meta-package such as pydantic-ai) is named by
+        # users who mean the package they import under that name (pydantic_ai, shipped by
+        # pydantic-ai-slim): the name goes to the member that ships it.
+        importers = {a.member for a in entries if a.kind == "import"}
+        if importers:
+            entries[:] = [
+                a for a in entries if a.member in importers or shipped[a.member] or a.kind != "name"
+            ]
+        # A command two members install names neither on its own.
+        commands = [a for a in entries if a.kind == "command"]
+        if len(commands) > 1:
+            entries[:] = [
+                _Alias(a.member, a.kind, a.weight / len(commands), a.shown)
+                if a.kind == "command"
+                else a
+                for a in entries
+            ]
+    hub, hub_reason = _hub(workspace, members)
     symbols = _definitions(workspace, members)
     longest = max((len(k) for k in aliases), default=1)
     return RoutingIndex(
@@ -666,6 +686,7 @@ def build_routing_index(workspace: Workspace) -> RoutingIndex:
         role_words=role_words,
         member_paths={m.name: m.path for m in members},
         longest=longest,
+        prefixes=frozenset(k[:n] for k in aliases for n in range(1, len(k) + 1)),
     )
 
 
@@ -687,15 +708,26 @@ def _is_auxiliary(member: Member) -> bool:
     return first in _AUXILIARY_WORDS or any(t in _AUXILIARY_WORDS for t in _tokens(member.name))
 
 
-def _hub(members: Sequence[Member], names: set[str]) -> tuple[str | None, str]:
-    """The member most others depend on (the framework an issue names in passing)."""
-    dependents: Counter[str] = Counter()
-    for member in members:
-        for name in {d.name for d in member.dependencies if d.name in names} - {member.name}:
-            dependents[name] += 1
+def _hub(workspace: Workspace, members: Sequence[Member]) -> tuple[str | None, str]:
+    """The member most others depend on (the framework an issue names in passing).
+
+    Edges come from ``pyproject.toml`` and, when there is one, from ``uv.lock``: members
+    whose dependencies are ``dynamic`` declare none, but uv has locked them.
+    """
+    lock = None
+    if (workspace.root / LOCK_FILE).is_file():
+        try:
+            lock = read_lock(workspace.root / LOCK_FILE)
+        except TtaDevError:
+            lock = None  # an unreadable lock: the declared edges still count
+    dependents: dict[str, set[str]] = defaultdict(set)
+    for edge in build_graph(workspace, lock).edges:
+        if edge.kind != "group" and edge.source != edge.target:
+            dependents[edge.target].add(edge.source)
     if not dependents:
         return None, ""
-    name, count = max(dependents.items(), key=lambda item: (item[1], item[0]))
+    name, sources = max(dependents.items(), key=lambda item: (len(item[1]), item[0]))
+    count = len(sources)
     if count < max(2, math.ceil(0.3 * (len(members) - 1))):
         return None, ""
     return name, f"{count} of {len(members)} members depend on it"
@@ -871,17 +903,27 @@ def _scan(
     if not text.strip():
         return
     tokens = [(m.group(0).lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    # Whether token i and i+1 may belong to one name, computed once per pair.
+    joined = [_joins(text[a[2] : b[1]]) for a, b in itertools.pairwise(tokens)]
     position = 0
     while position < len(tokens):
         matched = 0
-        for size in range(min(index.longest, len(tokens) - position), 0, -1):
+        # Walk forward while the tokens are a prefix of some name (a trie walk over a set
+        # of prefixes): one or two set lookups per position on any input.
+        size, key, hit = 0, (), 0
+        while position + size < len(tokens) and size < index.longest:
+            if size and not joined[position + size - 1]:
+                break
+            key = (*key, tokens[position + size][0])
+            if key not in index.prefixes:
+                break
+            size += 1
+            if key in index.aliases:
+                hit = size
+        for size in (hit,) if hit else ():
             window = tokens[position : position + size]
             separators = [text[a[2] : b[1]] for a, b in itertools.pairwise(window)]
-            if not all(_joins(s) for s in separators):
-                continue
-            entries = index.aliases.get(tuple(t[0] for t in window))
-            if not entries:
-                continue
+            entries = index.aliases[tuple(t[0] for t in window)]
             code = _in_code(text, window[0][1], window[-1][2])
             in_path = _in_path(text, window[0][1], window[-1][2])
             for alias in entries:
@@ -1055,7 +1097,7 @@ def _rank(scores: _Scores, limit: int) -> tuple[ComponentMatch, ...]:
 _HEADINGS: tuple[tuple[IssueType, str], ...] = (
     (
         "bug",
-        r"steps to reproduce|reproduction steps|how to reproduce|to reproduce|expected behaviou?r|actual behaviou?r|expected result|actual result|current behaviou?r|bug description|describe the bug|bug report|what happened|error logs?|minimal reproducible example|stack ?trace|traceback",
+        r"steps to reproduce|reproduction steps|how to reproduce|to reproduce|expected behaviou?r|actual behaviou?r|expected result|actual result|current behaviou?r|bug description|describe the bug|bug report|what happened|errors?|error (?:logs?|messages?|output)|logs?|minimal reproducible example|stack ?trace|traceback",
     ),
     (
         "feature",
@@ -1106,7 +1148,7 @@ _KEYWORD_PATTERNS: tuple[tuple[IssueType, float, str], ...] = (
     (
         "feature",
         1.2,
-        r"add(?:ing)? support|support for|please add|would be (?:nice|great|helpful|useful)|it would be|feature|requests? for|allow(?:ing)?|ability to|option to|proposal|propose|enhancement|implement|integrat(?:e|ion)|new (?:provider|model|plugin|instrumentation|option|api)|any plans?|plans? to|roadmap|could you add|can you add|would like (?:to have|support)|wish|instrumentor for|instrumentation for|support (?:for )?(?:the )?new",
+        r"add(?:ing)? support|support for|please add|would be (?:nice|great|helpful|useful)|it would be|feature|requests? for|allow(?:ing)?|ability to|option to|proposal|propose|enhancement|implement(?:s|ed|ing|ation)?|integrat(?:e|ion)|improve(?:ment)?|contribut(?:e|ing)|we (?:really )?need (?:a|an|to)|need a way to|should (?:provide|support|add|allow|improve)|new (?:provider|model|plugin|instrumentation|option|api)|any plans?|plans? to|roadmap|could you add|can you add|would like (?:to have|support)|wish|instrumentor for|instrumentation for|support (?:for )?(?:the )?new",
     ),
     (
         "docs",

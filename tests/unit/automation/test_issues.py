@@ -329,3 +329,39 @@ def test_an_empty_config_means_the_defaults() -> None:
     config = RoutingConfig()
     assert config.type_labels["feature"] == "enhancement"
     assert config.default_priority == "normal"
+
+
+def test_a_meta_package_name_goes_to_the_member_shipping_that_import(tmp_path: Path) -> None:
+    # pydantic-ai's shape: the root ships no code, its dependencies are dynamic (only the
+    # lock has them), and the import name users write belongs to another member.
+    from tests.unit.workspace.builders import lock_toml, member_package
+
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": (
+                '[project]\nname = "acme-ai"\nversion = "1.0"\ndynamic = ["dependencies"]\n'
+                '[tool.uv.workspace]\nmembers = ["slim", "graph", "evals"]\n'
+            ),
+            "slim/pyproject.toml": '[project]\nname = "acme-ai-slim"\nversion = "1.0"\n',
+            "slim/acme_ai/__init__.py": "",
+            "graph/pyproject.toml": '[project]\nname = "acme-graph"\nversion = "1.0"\ndynamic = ["dependencies"]\n',
+            "graph/acme_graph/__init__.py": "class GraphRunner:\n    pass\n",
+            "evals/pyproject.toml": '[project]\nname = "acme-evals"\nversion = "1.0"\ndynamic = ["dependencies"]\n',
+            "evals/acme_evals/__init__.py": "",
+            "uv.lock": lock_toml(
+                [
+                    member_package("acme-ai", ".", dependencies=[{"name": "acme-ai-slim"}]),
+                    member_package("acme-ai-slim", "slim"),
+                    member_package("acme-graph", "graph", dependencies=[{"name": "acme-ai-slim"}]),
+                    member_package("acme-evals", "evals", dependencies=[{"name": "acme-ai-slim"}]),
+                ],
+                members=["acme-ai", "acme-ai-slim", "acme-evals", "acme-graph"],
+            ),
+        },
+    )
+    index = build_routing_index(load_workspace(tmp_path))
+    assert index.hub == "acme-ai-slim"
+    assert top(index, "acme-ai agent crashes") == "acme-ai-slim"
+    assert top(index, "nothing named here") == "acme-ai-slim"
+    assert top(index, "GraphRunner loses state") == "acme-graph"
