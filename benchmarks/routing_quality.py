@@ -42,7 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="KEY=PATH",
         help="a checkout of the fixture's workspace KEY (livekit, otel)",
     )
-    parser.add_argument("--verbose", action="store_true", help="list every miss")
+    parser.add_argument("--verbose", action="store_true", help="list the misses of the tune half")
+    parser.add_argument(
+        "--show-heldout", action="store_true", help="with --verbose, held-out misses too"
+    )
     args = parser.parse_args(argv)
     fixture: dict[str, Any] = json.loads(FIXTURE.read_text(encoding="utf-8"))
     paths = dict(item.split("=", 1) for item in args.workspace)
@@ -59,7 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             route = route_issue(index, issue["title"], issue["body"])
             top = route.component.member if route.component else None
             results.append({**issue, "workspace": key, "got_type": route.type, "got": top})
-            if args.verbose and (top != issue["component"] or route.type != issue["type"]):
+            shown = issue["split"] == "tune" or args.show_heldout
+            if (
+                args.verbose
+                and shown
+                and (top != issue["component"] or route.type != issue["type"])
+            ):
                 print(
                     f"MISS {key} {issue['split']}: {issue['url']}\n"
                     f"  type {issue['type']} -> {route.type}; component {issue['component']}"
