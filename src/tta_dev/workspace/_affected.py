@@ -20,7 +20,7 @@ from tta_dev.workspace import _git
 from tta_dev.workspace._diff import closure_changes, describe_change
 from tta_dev.workspace._errors import WorkspaceError
 from tta_dev.workspace._graph import PackageIds, WorkspaceGraph, build_graph, closure_bits
-from tta_dev.workspace._lock import Lockfile, parse_lock, read_lock
+from tta_dev.workspace._lock import Lockfile, parse_lock, read_lock_text
 from tta_dev.workspace._model import Workspace
 
 LOCK_FILE = "uv.lock"
@@ -245,11 +245,11 @@ def affected_since(
             f"{workspace.root} is not in a git repository: pass the changed files with --files"
         )
     # The head's lock is read once: the graph and the lock change share it.
-    head_lock: Lockfile | None = None
+    head_lock: tuple[Lockfile, str] | None = None
     lock_known = graph is None
     if graph is None:
-        head_lock = current_lock(workspace, repo, head)
-        graph = build_graph(workspace, head_lock)
+        head_lock = _lock_and_text(workspace, repo, head)
+        graph = build_graph(workspace, head_lock[0] if head_lock else None)
     base_commit = _git.resolve_commit(repo, base)
     head_commit = _git.resolve_commit(repo, head or "HEAD")
     why: str | None = None
@@ -268,8 +268,8 @@ def affected_since(
             if LOCK_FILE in paths:
                 head_ref = head_commit if head else None
                 if not lock_known:
-                    head_lock = current_lock(workspace, repo, head_ref)
-                lock_change = _lock_change(workspace, repo, start, head_ref, head_lock)
+                    head_lock = _lock_and_text(workspace, repo, head_ref)
+                lock_change = _lock_change(workspace, repo, start, head_lock)
             result = affected_members(
                 graph, paths, lock_change=lock_change, runtime_only=runtime_only
             )
@@ -281,13 +281,24 @@ def current_lock(
     workspace: Workspace, repo: Path | None = None, head: str | None = None
 ) -> Lockfile | None:
     """The workspace's ``uv.lock`` in the work tree (or at git revision ``head``), if any."""
+    found = _lock_and_text(workspace, repo, head)
+    return found[0] if found is not None else None
+
+
+def _lock_and_text(
+    workspace: Workspace, repo: Path | None, head: str | None
+) -> tuple[Lockfile, str] | None:
+    """``current_lock`` and the text it was parsed from."""
     if head is not None and repo is not None:
         commit = _git.resolve_commit(repo, head)
         lock_path = Path(posixpath.relpath(workspace.root / LOCK_FILE, repo)).as_posix()
         text = _git.file_at(repo, commit, lock_path) if commit else None
-        return parse_lock(text, f"{LOCK_FILE} at {head}") if text is not None else None
-    path = workspace.root / LOCK_FILE
-    return read_lock(path) if path.is_file() else None
+        where = f"{LOCK_FILE} at {head}"
+    else:
+        path = workspace.root / LOCK_FILE
+        text = read_lock_text(path) if path.is_file() else None
+        where = str(path)
+    return (parse_lock(text, where), text) if text is not None else None
 
 
 def _shallow_hint(repo: Path) -> str:
@@ -308,17 +319,19 @@ def everything(workspace: Workspace, why: str) -> AffectedResult:
 
 
 def _lock_change(
-    workspace: Workspace, repo: Path, base: str, head: str | None, new: Lockfile | None
+    workspace: Workspace, repo: Path, base: str, new: tuple[Lockfile, str] | None
 ) -> LockChange:
-    """The lock at ``base`` against ``new``, the lock at ``head`` (work tree: ``None``)."""
+    """The lock at commit ``base`` against ``new``, the head's lock and its text."""
     if new is None:
         return LockChange(None, None, "was deleted")
+    new_lock, new_text = new
     lock_path = Path(posixpath.relpath(workspace.root / LOCK_FILE, repo)).as_posix()
     old_text = _git.file_at(repo, base, lock_path)
     if old_text is None:
-        return LockChange(None, new, "did not exist at the base")
+        return LockChange(None, new_lock, "did not exist at the base")
     try:
-        old = parse_lock(old_text, f"{LOCK_FILE} at {base[:12]}")
+        # Package tables the change left alone are taken from the head's lock.
+        old = parse_lock(old_text, f"{LOCK_FILE} at {base[:12]}", reuse=(new_text, new_lock))
     except WorkspaceError as exc:
-        return LockChange(None, new, f"its base version is unreadable ({exc})")
-    return LockChange(old, new)
+        return LockChange(None, new_lock, f"its base version is unreadable ({exc})")
+    return LockChange(old, new_lock)

@@ -12,7 +12,7 @@ import posixpath
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, cast
@@ -146,6 +146,11 @@ class Lockfile:
 
 def read_lock(path: Path) -> Lockfile:
     """Read and parse a ``uv.lock`` file."""
+    return parse_lock(read_lock_text(path), str(path))
+
+
+def read_lock_text(path: Path) -> str:
+    """The text of a ``uv.lock`` file."""
     if not path.is_file():
         raise WorkspaceError(
             f"{path} not found: run `uv lock` to create it (or pass the lock's path)"
@@ -154,17 +159,78 @@ def read_lock(path: Path) -> Lockfile:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise WorkspaceError(f"{path}: cannot read ({exc})") from exc
-    return parse_lock(text, str(path))
+    return text
 
 
-def parse_lock(text: str, where: str = "uv.lock") -> Lockfile:
-    """Parse the text of a ``uv.lock`` (as read from a file or from ``git show``)."""
+def parse_lock(
+    text: str, where: str = "uv.lock", *, reuse: tuple[str, Lockfile] | None = None
+) -> Lockfile:
+    """Parse the text of a ``uv.lock`` (as read from a file or from ``git show``).
+
+    ``reuse``: another lock's text and what it parsed to (the same lock at another
+    revision): package tables whose text is identical there are taken from it, not parsed
+    again, so reading the other end of a one-package change costs one package.
+    """
     with collector_paused():
+        if reuse is not None:
+            lock = _parse_reusing(text, where, *reuse)
+            if lock is not None:
+                return lock
         try:
             data = tomllib.loads(slim_lock_text(text))
         except tomllib.TOMLDecodeError:
             data = parse_toml(text, where)  # the real error, from the whole text
         return lock_from_table(data, where)
+
+
+_PACKAGE = "\n[[package]]\n"
+# Lines that open a table, and the ones allowed among the package tables.
+_TABLE_LINE = re.compile(r"^[ \t]*\[[^\n]*", re.MULTILINE)
+_PACKAGE_TABLE = re.compile(r"\[\[package\]\]|\[\[?package(?:\.[A-Za-z0-9_-]+)+\]\]?")
+
+
+def _package_tables(text: str) -> tuple[str, list[str]] | None:
+    """The text before the first ``[[package]]`` and each package table's own text.
+
+    ``None`` unless each table can be read on its own. That needs every line to be a whole
+    TOML line (no multi-line strings, no carriage returns) and every table header after the
+    first ``[[package]]`` to be ``[[package]]`` or one of its sub-tables: then each
+    ``[[package]]`` line of a valid lock starts a fresh table, what follows it up to the
+    next one defines keys of that table only, and the lock is valid exactly when its head
+    and each table are.
+    """
+    if '"""' in text or "'''" in text or "\r" in text:
+        return None
+    head, found, rest = text.partition(_PACKAGE)
+    if not found:
+        return None
+    for line in _TABLE_LINE.finditer(rest):
+        if not _PACKAGE_TABLE.fullmatch(line.group()):
+            return None
+    return head, rest.split(_PACKAGE)
+
+
+def _parse_reusing(text: str, where: str, other_text: str, other: Lockfile) -> Lockfile | None:
+    """``text`` parsed with the package tables it shares with ``other_text`` taken from
+    ``other``; ``None`` when that cannot be done exactly (then the caller parses it all)."""
+    mine, theirs = _package_tables(text), _package_tables(other_text)
+    if mine is None or theirs is None or len(theirs[1]) != len(other.packages):
+        return None
+    head, tables = mine
+    known = dict(zip(theirs[1], other.packages, strict=True))
+    # The first table always goes in, so a head that clashes with `[[package]]` fails here.
+    fresh = [0, *(i for i, table in enumerate(tables) if i and table not in known)]
+    part = head + "".join(_PACKAGE + tables[i] for i in fresh)
+    try:
+        data = tomllib.loads(slim_lock_text(part))
+    except tomllib.TOMLDecodeError:
+        return None  # parsed whole, for the error tomllib gives on the whole text
+    lock = lock_from_table(data, where)
+    if len(lock.packages) != len(fresh):
+        return None  # a table holds another `[[package]]` line: read it whole
+    parsed = dict(zip(fresh, lock.packages, strict=True))
+    packages = tuple(parsed[i] if i in parsed else known[t] for i, t in enumerate(tables))
+    return replace(lock, packages=packages)
 
 
 # A basic string without escapes (TOML forbids control characters other than tab in it).

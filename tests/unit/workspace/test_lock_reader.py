@@ -347,3 +347,67 @@ def test_hostile_strings_read_the_same(names: list[str]) -> None:
     )
     assert_reads_like_tomllib(text)
     assert_reads_like_tomllib(with_files)
+
+
+# -- reading one end of a change with the other end's tables (parse_lock(reuse=...)) -----
+
+
+def reused_lock(text: str, other_text: str) -> Lockfile | str | None:
+    """``text`` read with ``other_text``'s tables reused (``None``: the other is unreadable)."""
+    try:
+        other = parse_lock(other_text)
+    except WorkspaceError:
+        return None
+    try:
+        return parse_lock(text, reuse=(other_text, other))
+    except WorkspaceError as exc:
+        return INVALID if INVALID in str(exc) else str(exc)
+
+
+def assert_reuse_reads_the_same(text: str, other_text: str) -> None:
+    found = reused_lock(text, other_text)
+    if found is not None:
+        assert found == our_lock(text)
+
+
+def test_reuse_takes_unchanged_tables_from_the_other_lock() -> None:
+    old = UV_LAYOUT
+    new = UV_LAYOUT.replace('name = "e"\nversion = "1.0"', 'name = "e"\nversion = "1.1"')
+    new_lock = parse_lock(new)
+    old_lock = parse_lock(old, reuse=(new, new_lock))
+    assert old_lock == parse_lock(old)
+    # Identical tables are the very objects of the other lock; the changed one, and the
+    # first (always read, with the head), are parsed.
+    for before, after in zip(old_lock.packages, new_lock.packages, strict=True):
+        assert (before is after) == (before.name not in {"a", "e"})
+
+
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+def test_reuse_reads_hostile_locks_as_tomllib_reads_them(text: str) -> None:
+    assert_reuse_reads_the_same(text, UV_LAYOUT)
+    assert_reuse_reads_the_same(UV_LAYOUT, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=0, max_value=len(BASE)), st.sampled_from(FRAGMENTS)),
+        min_size=0,
+        max_size=4,
+    ),
+    st.lists(
+        st.tuples(st.integers(min_value=0, max_value=len(BASE)), st.sampled_from(FRAGMENTS)),
+        min_size=0,
+        max_size=3,
+    ),
+    st.sampled_from(["\n", "\r\n"]),
+)
+def test_reuse_on_generated_pairs_reads_as_tomllib_reads(
+    inserts: list[tuple[int, str]], other_inserts: list[tuple[int, str]], newline: str
+) -> None:
+    lines, other_lines = list(BASE), list(BASE)
+    for index, fragment in inserts:
+        lines.insert(index, fragment)
+    for index, fragment in other_inserts:
+        other_lines.insert(index, fragment)
+    assert_reuse_reads_the_same(newline.join(lines), "\n".join(other_lines))
