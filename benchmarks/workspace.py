@@ -141,7 +141,9 @@ def measure(members: int, runs: int) -> dict[str, float]:
         def load_graph_affected() -> object:
             workspace = load_workspace(ws)
             graph = build_graph(workspace)
-            change = LockChange(parse_lock(old_lock), parse_lock(new_lock))
+            # As affected_since reads them: the head's lock, then the base's against it.
+            new = parse_lock(new_lock)
+            change = LockChange(parse_lock(old_lock, reuse=(new_lock, new)), new)
             result = affected_members(graph, [changed, "uv.lock"], lock_change=change)
             assert result.affected
             assert not result.all
@@ -152,7 +154,8 @@ def measure(members: int, runs: int) -> dict[str, float]:
             return affected_members(build_graph(workspace), [changed])
 
         def lock_diff() -> object:
-            diff = diff_locks(parse_lock(old_lock), parse_lock(new_lock))
+            new = parse_lock(new_lock)
+            diff = diff_locks(parse_lock(old_lock, reuse=(new_lock, new)), new)
             assert len(diff.upgraded) == 1
             return diff
 

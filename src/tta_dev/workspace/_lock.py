@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
@@ -22,7 +21,15 @@ from packaging.utils import canonicalize_name as _canonicalize_name
 
 from tta_dev.workspace._errors import WorkspaceError
 from tta_dev.workspace._gc import collector_paused
-from tta_dev.workspace._toml import Table, parse_toml, string, table, table_list
+from tta_dev.workspace._toml import (
+    Table,
+    TOMLDecodeError,
+    loads,
+    parse_toml,
+    string,
+    table,
+    table_list,
+)
 
 # A lock repeats the same few thousand names and sources: normalise each once.
 _name = lru_cache(maxsize=16384)(_canonicalize_name)
@@ -177,15 +184,15 @@ def parse_lock(
             if lock is not None:
                 return lock
         try:
-            data = tomllib.loads(slim_lock_text(text))
-        except tomllib.TOMLDecodeError:
+            data = loads(slim_lock_text(text))
+        except TOMLDecodeError:
             data = parse_toml(text, where)  # the real error, from the whole text
         return lock_from_table(data, where)
 
 
 _PACKAGE = "\n[[package]]\n"
 # Lines that open a table, and the ones allowed among the package tables.
-_TABLE_LINE = re.compile(r"^[ \t]*\[[^\n]*", re.MULTILINE)
+_TABLE_LINE = re.compile(r"\n([ \t]*\[[^\n]*)")  # a literal first: scanned fast, unlike `^`
 _PACKAGE_TABLE = re.compile(r"\[\[package\]\]|\[\[?package(?:\.[A-Za-z0-9_-]+)+\]\]?")
 
 
@@ -204,8 +211,8 @@ def _package_tables(text: str) -> tuple[str, list[str]] | None:
     head, found, rest = text.partition(_PACKAGE)
     if not found:
         return None
-    for line in _TABLE_LINE.finditer(rest):
-        if not _PACKAGE_TABLE.fullmatch(line.group()):
+    for line in _TABLE_LINE.finditer("\n" + rest):
+        if not _PACKAGE_TABLE.fullmatch(line.group(1)):
             return None
     return head, rest.split(_PACKAGE)
 
@@ -222,8 +229,8 @@ def _parse_reusing(text: str, where: str, other_text: str, other: Lockfile) -> L
     fresh = [0, *(i for i, table in enumerate(tables) if i and table not in known)]
     part = head + "".join(_PACKAGE + tables[i] for i in fresh)
     try:
-        data = tomllib.loads(slim_lock_text(part))
-    except tomllib.TOMLDecodeError:
+        data = loads(slim_lock_text(part))
+    except TOMLDecodeError:
         return None  # parsed whole, for the error tomllib gives on the whole text
     lock = lock_from_table(data, where)
     if len(lock.packages) != len(fresh):

@@ -219,6 +219,7 @@ def _expand_members(
     where = f"{root / PYPROJECT} [tool.uv.workspace]"
     for pattern in (*patterns, *excludes):
         check_glob(pattern, where)
+    real_root = root.resolve()
     for raw in patterns:
         pattern = normalise_pattern(raw)
         if Path(pattern).is_absolute() or ".." in pattern.split("/"):
@@ -236,7 +237,7 @@ def _expand_members(
                     " [tool.uv.workspace] members"
                 )
         for folder in folders:
-            if not folder.resolve().is_relative_to(root.resolve()):
+            if not folder.resolve().is_relative_to(real_root):
                 raise WorkspaceError(
                     f"workspace member folder {folder.relative_to(root).as_posix()} (matched by"
                     f" `{raw}`) is outside the workspace root: it links to {folder.resolve()}"

@@ -382,6 +382,34 @@ def test_reuse_takes_unchanged_tables_from_the_other_lock() -> None:
         assert (before is after) == (before.name not in {"a", "e"})
 
 
+TABLES_THAT_ARE_NOT_ALONE = {
+    # A top-level table after the packages: it clashes with the head's `[manifest]`.
+    "manifest again": UV_LAYOUT.replace(
+        '[[package]]\nname = "d"', '[manifest]\nx = 1\n\n[[package]]\nname = "d"'
+    ),
+    # The same, right after a `[[package]]` line.
+    "manifest first": UV_LAYOUT.replace(
+        '[[package]]\nname = "d"', '[[package]]\n[manifest]\nx = 1\nname = "d"'
+    ),
+    # A valid top-level table among the packages, and two packages with no line between.
+    "options later": UV_LAYOUT.replace("[options]", "[opts]").replace(
+        '[[package]]\nname = "e"', '[options]\nx = 1\n\n[[package]]\nname = "e"'
+    ),
+    "back to back": UV_LAYOUT.replace(
+        '[[package]]\nname = "e"', '[[package]]\n[[package]]\nname = "e"'
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "text", TABLES_THAT_ARE_NOT_ALONE.values(), ids=TABLES_THAT_ARE_NOT_ALONE.keys()
+)
+def test_reuse_reads_tables_that_are_not_alone_as_tomllib_does(text: str) -> None:
+    assert text != UV_LAYOUT
+    assert_reuse_reads_the_same(text, UV_LAYOUT)
+    assert_reuse_reads_the_same(UV_LAYOUT, text)
+
+
 @pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
 def test_reuse_reads_hostile_locks_as_tomllib_reads_them(text: str) -> None:
     assert_reuse_reads_the_same(text, UV_LAYOUT)
