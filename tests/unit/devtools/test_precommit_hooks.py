@@ -90,12 +90,9 @@ def test_planted_bad_file_fails(
 def test_stale_lock_fails_the_lock_hook(clone: Path, tmp_path: Path) -> None:
     pyproject = clone / "pyproject.toml"
     original = pyproject.read_text(encoding="utf-8")
-    pyproject.write_text(
-        original.replace(
-            'dependencies = ["packaging>=24"]', 'dependencies = ["packaging>=24", "six"]'
-        ),
-        encoding="utf-8",
-    )
+    stale = original.replace('"packaging>=24",', '"packaging>=24", "six",', 1)
+    assert stale != original
+    pyproject.write_text(stale, encoding="utf-8")
     _git(clone, "add", "pyproject.toml")
     try:
         result = _run_hooks(clone, tmp_path)
