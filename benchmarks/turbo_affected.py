@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -101,14 +102,20 @@ def _tta_dev() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "tta_dev.cli"]
 
 
-def _run(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
-    start = time.perf_counter()
+def _cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _run(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall time, CPU time (the command and what it waited for) and standard output."""
+    cpu, start = _cpu(), time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, _cpu() - cpu
     if done.returncode != 0:
         first = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise SystemExit(f"{' '.join(argv)} failed in {cwd}: {first}")
-    return elapsed, done.stdout
+    return elapsed, cpu, done.stdout
 
 
 def _count(label: str, output: str) -> int:
@@ -120,20 +127,29 @@ def measure(folder: Path, commands: dict[str, list[str]], runs: int) -> dict[str
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env |= {"TURBO_SCM_BASE": "HEAD~1", "TURBO_SCM_HEAD": "HEAD"}
     env |= {"TURBO_TELEMETRY_DISABLED": "1", "DO_NOT_TRACK": "1"}
-    samples: dict[str, list[float]] = {label: [] for label in commands}
+    walls: dict[str, list[float]] = {label: [] for label in commands}
+    cpus: dict[str, list[float]] = {label: [] for label in commands}
     counts: dict[str, int] = {}
     for label, argv in commands.items():  # warm-up: caches, bytecode, turbo's daemon-less run
         for _ in range(2):
-            counts[label] = _count(label, _run(argv, folder, env)[1])
+            counts[label] = _count(label, _run(argv, folder, env)[2])
     for _ in range(runs):  # interleaved, so a busy moment costs every command alike
         for label, argv in commands.items():
-            samples[label].append(_run(argv, folder, env)[0])
-    mine = statistics.median(samples["tta-dev"])
+            wall, cpu, _ = _run(argv, folder, env)
+            walls[label].append(wall)
+            cpus[label].append(cpu)
+    mine = statistics.median(walls["tta-dev"])
+    mine_cpu = statistics.median(cpus["tta-dev"])
     rows: dict[str, list[str]] = {}
-    for label, times in samples.items():
-        median = statistics.median(times)
-        ratio = f"{median / mine:.2f}x"
-        rows[label] = [f"{median:.3f}", f"{min(times):.3f}", ratio, str(counts[label])]
+    for label, times in walls.items():
+        median, cpu = statistics.median(times), statistics.median(cpus[label])
+        rows[label] = [
+            f"{median:.3f}",
+            f"{median / mine:.2f}x",
+            f"{cpu:.3f}",
+            f"{cpu / mine_cpu:.2f}x",
+            str(counts[label]),
+        ]
     return rows
 
 
@@ -166,26 +182,17 @@ def main() -> int:
     rows: list[list[str]] = []
     for folder in usable:
         change = prepare(folder) if args.prepare else _git(folder, "log", "-1", "--format=%s")
-        members = len(
-            json.loads(
-                _run(
-                    [*_tta_dev(), "workspace", "members", "--format", "json"],
-                    folder,
-                    dict(os.environ),
-                )[1]
-            )
-        )
-        print(
-            f"{folder.name}: {members} members, uv.lock {(folder / 'uv.lock').stat().st_size // 1024} KB, HEAD: {change.strip()}",
-            file=sys.stderr,
-        )
+        listing = [*_tta_dev(), "workspace", "members", "--format", "json"]
+        members = len(json.loads(_run(listing, folder, dict(os.environ))[2]))
+        size = (folder / "uv.lock").stat().st_size // 1024
+        print(f"{folder.name}: {members} members, uv.lock {size} KB, HEAD: {change.strip()}")
         for label, cells in measure(folder, commands, args.runs).items():
             rows.append([folder.name, label, *cells])
     print(
         f"{platform.node()} ({os.cpu_count()} CPUs), Python {platform.python_version()},"
         f" {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, medians of {args.runs} runs"
     )
-    header = ["workspace", "command", "median s", "min s", "time / tta-dev", "members affected"]
+    header = ["workspace", "command", "wall s", "÷ tta-dev", "CPU s", "÷ tta-dev", "affected"]
     print(markdown_table(header, rows))
     return 0
 
