@@ -105,6 +105,11 @@ def main(
     """Run the script; returns the exit code (see the module docstring)."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
+    for stream in (out, err):
+        # A terminal that cannot show a character gets an escape, never a traceback.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure):
+            reconfigure(errors="backslashreplace")
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list in (["-h"], ["--help"]):
         out.write(_parser().format_help())

@@ -714,6 +714,8 @@ def _hub(workspace: Workspace, members: Sequence[Member]) -> tuple[str | None, s
     Edges come from ``pyproject.toml`` and, when there is one, from ``uv.lock``: members
     whose dependencies are ``dynamic`` declare none, but uv has locked them.
     """
+    if len(members) == 1:
+        return members[0].name, "the workspace's only member"
     lock = None
     if (workspace.root / LOCK_FILE).is_file():
         try:

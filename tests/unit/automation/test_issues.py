@@ -365,3 +365,15 @@ def test_a_meta_package_name_goes_to_the_member_shipping_that_import(tmp_path: P
     assert top(index, "acme-ai agent crashes") == "acme-ai-slim"
     assert top(index, "nothing named here") == "acme-ai-slim"
     assert top(index, "GraphRunner loses state") == "acme-graph"
+
+
+def test_a_single_member_workspace_routes_to_its_member(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "solo"\nversion = "1.0"\n',
+            "src/solo/__init__.py": "",
+        },
+    )
+    index = build_routing_index(load_workspace(tmp_path))
+    assert top(index, "something broke") == "solo"
