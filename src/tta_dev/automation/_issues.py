@@ -91,6 +91,7 @@ _ENVIRONMENT = 0.3  # under an "Environment" / "Versions" heading
 _VERSIONED = 0.5  # a name followed by a version ("LiveKit Agents 1.0.22"): the setup
 _HUB = 0.5  # any mention of the member everybody depends on (all issues name it)
 _AUXILIARY = 0.3  # short names of examples, docs, benchmarks and test members
+_COMMON = 0.35  # a member named by a common word ("api", "worker"), in plain prose
 _SYMBOL_CAP = 4.5
 
 # Files looked at for the definition index, per workspace.
@@ -587,10 +588,11 @@ def build_routing_index(workspace: Workspace) -> RoutingIndex:
         document_frequency.update(set(tokens))
     generic_threshold = max(3, math.ceil(0.1 * len(members)))
     generic = frozenset(t for t, n in document_frequency.items() if n >= generic_threshold)
-    # Role words are shared by many members but not all ("plugins", "instrumentation");
-    # a token in nearly every name is the project's own ("livekit"), not a role.
+    # Role words are shared by many members ("plugins", "instrumentation"); the token most
+    # names start with is the project's own ("livekit", "opentelemetry"), not a role.
+    first_tokens = Counter(tokens[0] for tokens in token_lists.values() if tokens)
     role_words = frozenset(
-        {w for t in generic if document_frequency[t] < 0.9 * len(members) for w in _forms(t)}
+        {w for t in generic if first_tokens[t] < 0.5 * len(members) for w in _forms(t)}
         - {"python", "py"}
         - _AUXILIARY_WORDS
     )
@@ -617,13 +619,23 @@ def build_routing_index(workspace: Workspace) -> RoutingIndex:
     remainders: dict[str, tuple[str, ...]] = {}
     shipped = {m.name: import_packages(workspace, m) for m in members}
     for member in members:
-        add(token_lists[member.name], _Alias(member.name, "name", _W_NAME, member.name))
+        single_common = (
+            len(token_lists[member.name]) == 1 and token_lists[member.name][0] in _COMMON_WORDS
+        )
+        add(
+            token_lists[member.name],
+            _Alias(member.name, "name", _W_NAME, member.name, common=single_common),
+        )
         if member.path != ".":
-            add(_tokens(member.path), _Alias(member.name, "folder", _W_NAME, member.path + "/"))
+            tokens = _tokens(member.path)
+            common = len(tokens) == 1 and tokens[0] in _COMMON_WORDS
+            add(tokens, _Alias(member.name, "folder", _W_NAME, member.path + "/", common=common))
         for package in shipped[member.name]:
             if package.path.endswith(".py") and "." not in package.name:
                 continue  # a lone top-level module (an example's agent.py) names nothing
-            add(_tokens(package.name), _Alias(member.name, "import", _W_NAME, package.name))
+            tokens = _tokens(package.name)
+            common = len(tokens) == 1 and tokens[0] in _COMMON_WORDS
+            add(tokens, _Alias(member.name, "import", _W_NAME, package.name, common=common))
         for command in _console_scripts(workspace, member):
             add(_tokens(command), _Alias(member.name, "command", _W_COMMAND, command))
         remainder = tuple(t for t in token_lists[member.name] if t not in generic)
@@ -931,18 +943,22 @@ def _scan(
             for alias in entries:
                 if alias.kind in {"short", "phrase", "keyword"} and in_path:
                     continue  # a file or folder called like a member is not the member
-                if (
+                bare_common = (
                     alias.common
                     and not code
+                    and not in_path
                     and not _beside_role_word(index, tokens, position, size)
-                ):
-                    continue
+                )
+                if bare_common and alias.kind in {"short", "keyword"} and len(index.members) > 12:
+                    continue  # among many members a bare common word names none of them
                 kind = (
                     "path"
                     if in_path and alias.kind in {"import", "folder", "name"}
                     else _kind(alias, separators, code)
                 )
                 weight = alias.weight * factor
+                if bare_common:
+                    weight *= _COMMON  # "the API returns 500" may or may not mean `api`
                 if alias.member == index.hub:
                     # Nearly every issue names the framework; its plain name says least.
                     weight *= _HUB * (_HUB if kind in {"name", "short name", "keyword"} else 1.0)
