@@ -30,6 +30,12 @@ class ProjectFacts:
     type_checker: str | None  # "pyright", "mypy" or None
     services: tuple[str, ...]  # "redis", "prometheus"
     other_pythons: tuple[str, ...]
+    #: The project's own names for the groups the sessions install (``tests``, ``typing``).
+    test_group: str = "test"
+    lint_group: str = "lint"
+    typecheck_group: str = "typecheck"
+    #: What the type checker checks when no arguments are given (its own config first).
+    typecheck_paths: tuple[str, ...] = ()
 
 
 def _quoted_list(items: tuple[str, ...] | list[str]) -> str:
@@ -67,7 +73,7 @@ def noxfile(facts: ProjectFacts) -> str:
     lines += [
         "",
         "",
-        '@session(groups=["lint"])',
+        f'@session(groups=["{facts.lint_group}"])',
         "def lint(session: nox.Session) -> None:",
         '    """Formatting and lint rules (ruff)."""',
         '    session.run("ruff", "format", "--check", ".")',
@@ -78,7 +84,7 @@ def noxfile(facts: ProjectFacts) -> str:
         lines += [
             "",
             "",
-            f'@session(groups=["typecheck", "test"]{all_packages})',
+            f'@session(groups=["{facts.typecheck_group}", "{facts.test_group}"]{all_packages})',
             "def typecheck(session: nox.Session) -> None:",
             '    """Static types (pyright, configured in pyproject.toml)."""',
             '    session.run("pyright", *session.posargs)',
@@ -87,16 +93,16 @@ def noxfile(facts: ProjectFacts) -> str:
         lines += [
             "",
             "",
-            f'@session(groups=["typecheck", "test"]{all_packages})',
+            f'@session(groups=["{facts.typecheck_group}", "{facts.test_group}"]{all_packages})',
             "def typecheck(session: nox.Session) -> None:",
             '    """Static types (mypy, configured in the project)."""',
-            '    session.run("mypy", *(session.posargs or ["."]))',
+            f'    session.run("mypy", *(session.posargs or {_quoted_list(list(facts.typecheck_paths))}))',
         ]
     selection = ['"-m", "not integration", '] if facts.services else [""]
     lines += [
         "",
         "",
-        f'@session(groups=["test"]{all_packages})',
+        f'@session(groups=["{facts.test_group}"]{all_packages})',
         "def tests(session: nox.Session) -> None:",
         '    """The test suite with coverage (`-- --affected-since REF`: only affected members)."""',
         f'    run_pytest(session, "tests", {selection[0]}*session.posargs)',
@@ -105,7 +111,7 @@ def noxfile(facts: ProjectFacts) -> str:
         lines += [
             "",
             "",
-            f'@session(python=OTHER_PYTHONS, groups=["test"]{all_packages})',
+            f'@session(python=OTHER_PYTHONS, groups=["{facts.test_group}"]{all_packages})',
             "def compat(session: nox.Session) -> None:",
             '    """The tests on the other Pythons the classifiers promise (missing fails in CI)."""',
             f'    session.run("pytest", {selection[0]}*session.posargs)',
@@ -115,7 +121,7 @@ def noxfile(facts: ProjectFacts) -> str:
         lines += [
             "",
             "",
-            f'@session(groups=["test"]{all_packages})',
+            f'@session(groups=["{facts.test_group}"]{all_packages})',
             "def integration(session: nox.Session) -> None:",
             '    """Tests marked integration, against real services (found, started or installed)."""',
             f"    with services(session, {names}) as urls:",
@@ -137,7 +143,7 @@ def noxfile(facts: ProjectFacts) -> str:
         '    session.run("uv", "lock", "--check")',
         "",
         "",
-        '@session(groups=["test"], aggregate=True)',
+        f'@session(groups=["{facts.test_group}"], aggregate=True)',
         "def coverage(session: nox.Session) -> None:",
         '    """Combine the coverage data of the test sessions and report it."""',
         "    combine_coverage(session, *session.posargs)",

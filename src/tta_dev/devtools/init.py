@@ -128,6 +128,64 @@ def _type_checker(root: Path, pyproject: Mapping[str, Any]) -> str | None:
     return None
 
 
+# The names projects give the groups our sessions install; the first present is used.
+_GROUP_NAMES = {
+    "test": ("test", "tests", "testing"),
+    "lint": ("lint", "linting", "linters"),
+    "typecheck": ("typecheck", "typing", "types", "mypy"),
+}
+#: The oldest Python tta-dev runs on; the dev and test groups carry it.
+_TTA_DEV_PYTHON = (3, 11)
+
+
+def _group_name(existing: set[str], names: tuple[str, ...], role: str) -> str:
+    return next((n for n in names if n in existing), role)
+
+
+def _check_python_range(pyproject: Mapping[str, Any], groups: Mapping[str, str]) -> None:
+    """A project that admits Pythons older than tta-dev's must scope tta-dev's groups.
+
+    uv resolves every group for the whole ``requires-python`` range, so ``uv add --group
+    dev tta-dev`` fails in a project that still supports 3.10. uv's answer is a
+    ``requires-python`` per group in ``[tool.uv.dependency-groups]``; we say exactly that
+    instead of editing ``pyproject.toml`` behind the user's back.
+    """
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    raw = _table(pyproject, "project").get("requires-python")
+    if not isinstance(raw, str):
+        return
+    try:
+        spec = SpecifierSet(raw)
+    except InvalidSpecifier:
+        return
+    older = [
+        f"3.{minor}" for minor in range(7, _TTA_DEV_PYTHON[1]) if spec.contains(f"3.{minor}.99")
+    ]
+    if not older:
+        return
+    scoped = _table(pyproject, "tool", "uv", "dependency-groups")
+    needed = ("dev", groups["test"])
+    if all(isinstance(scoped.get(g), dict) and scoped[g].get("requires-python") for g in needed):
+        return
+    wanted = ", ".join(f'{g} = {{ requires-python = ">=3.11" }}' for g in needed)
+    raise InitError(
+        f"requires-python {raw!r} admits Python {older[-1]}, but tta-dev needs >= 3.11: add"
+        f" [tool.uv.dependency-groups] {wanted} to pyproject.toml (each group must exist in"
+        " [dependency-groups], e.g. `dev = []`), or raise requires-python, then run init again"
+    )
+
+
+def _typecheck_paths(root: Path, pyproject: Mapping[str, Any]) -> tuple[str, ...]:
+    """mypy's targets: none when its config names ``files``, else ``src`` or ``.``.
+
+    Checking ``.`` would hold the project's tasks and noxfile to its library's strictness.
+    """
+    if _table(pyproject, "tool", "mypy").get("files"):
+        return ()
+    return ("src",) if (root / "src").is_dir() else (".",)
+
+
 def detect_project(root: Path) -> ProjectFacts:
     """What ``init`` needs to know about the uv project or workspace at ``root``."""
     from tta_dev._safeio import load_toml
@@ -166,6 +224,9 @@ def detect_project(root: Path) -> ProjectFacts:
     )
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
     name = str(_table(pyproject, "project").get("name") or root.resolve().name)
+    existing = set(_table(pyproject, "dependency-groups"))
+    groups = {role: _group_name(existing, names, role) for role, names in _GROUP_NAMES.items()}
+    _check_python_range(pyproject, groups)
     return ProjectFacts(
         name=name if _SAFE.match(name) else "this project",
         workspace=is_workspace,
@@ -175,6 +236,10 @@ def detect_project(root: Path) -> ProjectFacts:
         type_checker=_type_checker(root, pyproject),
         services=services,
         other_pythons=tuple(v for v in versions if v != running),
+        test_group=groups["test"],
+        lint_group=groups["lint"],
+        typecheck_group=groups["typecheck"],
+        typecheck_paths=_typecheck_paths(root, pyproject),
     )
 
 
@@ -183,13 +248,13 @@ def _groups_needed(facts: ProjectFacts, tta_dev: str) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {
         # tta-dev[devtools]: the drift and health checks read workflows (YAML, shell).
         "dev": ["nox>=2026.8", "invoke>=2.2", "pre-commit>=4.3", _with_extra(tta_dev)],
-        "lint": ["ruff>=0.14", "zizmor>=1.20"],
-        "test": ["pytest>=8.4", "coverage>=7.10", "pytest-asyncio>=1.2", tta_dev],
+        facts.lint_group: ["ruff>=0.14", "zizmor>=1.20"],
+        facts.test_group: ["pytest>=8.4", "coverage>=7.10", "pytest-asyncio>=1.2", tta_dev],
     }
     if facts.type_checker == "pyright":
-        groups["typecheck"] = ["pyright>=1.1.400"]
+        groups[facts.typecheck_group] = ["pyright>=1.1.400"]
     elif facts.type_checker == "mypy":
-        groups["typecheck"] = ["mypy>=1.15"]
+        groups[facts.typecheck_group] = ["mypy>=1.15"]
     return groups
 
 
@@ -295,6 +360,16 @@ def _run(argv: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _uv_reason(stderr: str) -> str:
+    """The line of uv's error that says why (not its closing hint)."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    for line in lines:
+        if line.startswith(("\u00d7", "error:")) or "No solution found" in line:
+            following = lines[lines.index(line) + 1 : lines.index(line) + 2]
+            return " ".join([line, *following])[:300]
+    return (lines[-1] if lines else "no output")[:300]
+
+
 def apply_plan(plan: InitPlan, *, runner: Runner = _run) -> None:
     """Run the ``uv add`` commands, then write the planned files (never the lock by hand)."""
     if plan.commands and shutil.which("uv") is None and runner is _run:
@@ -302,8 +377,7 @@ def apply_plan(plan: InitPlan, *, runner: Runner = _run) -> None:
     for command in plan.commands:
         result = runner(command, plan.root)
         if result.returncode != 0:
-            last = (result.stderr.strip().splitlines() or ["no output"])[-1][:300]
-            raise InitError(f"`{' '.join(command[:4])} ...` failed: {last}")
+            raise InitError(f"`{' '.join(command[:4])} ...` failed: {_uv_reason(result.stderr)}")
     for planned in plan.files:
         if planned.action not in ("create", "update"):
             continue

@@ -136,3 +136,23 @@ def test_bad_projects_are_one_line_errors(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_project_older_than_tta_devs_python_gets_the_fix_in_one_line(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    write(
+        root / "pyproject.toml",
+        '[project]\nname = "old"\nversion = "1"\nrequires-python = ">=3.10"\n'
+        '[dependency-groups]\ntests = ["pytest"]\n',
+    )
+    with pytest.raises(InitError, match=r'tests = \{ requires-python = ">=3.11" \}'):
+        plan_init(root)
+    with (root / "pyproject.toml").open("a") as handle:
+        handle.write(
+            '[tool.uv.dependency-groups]\ndev = { requires-python = ">=3.11" }\n'
+            'tests = { requires-python = ">=3.11" }\n'
+        )
+    plan = plan_init(root)
+    assert plan.facts.test_group == "tests"
+    assert plan.commands[-1][:4] == ("uv", "add", "--group", "tests")
+    assert '@session(groups=["tests"])' in {f.path: f for f in plan.files}["noxfile.py"].content
