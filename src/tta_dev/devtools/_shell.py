@@ -18,7 +18,6 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -208,27 +207,64 @@ _BACKSLASH = re.compile(r"\\(.)", re.DOTALL)
 _DQ_ESCAPE = re.compile(r"\\([\\\"$`\n])")
 
 
+#: What a ``$(...)`` or `` `...` `` inside a word stands for: its commands are visited on
+#: their own, and copying its text into every enclosing word would cost time quadratic in
+#: the nesting depth.
+SUBSTITUTION = "$(...)"
+_SUBSTITUTIONS = frozenset({"command_substitution", "process_substitution"})
+
+
 def _word_value(node: Node) -> str:
-    """A word after quote removal; ``$X``, ``${X}`` and ``$(...)`` stay as written."""
+    """A word after quote removal; ``$X`` and ``${X}`` stay as written, ``$(...)`` is
+    :data:`SUBSTITUTION`."""
     kind = node.type
-    if kind == "command_name":
+    if kind in _SUBSTITUTIONS:
+        return SUBSTITUTION
+    if kind in {"command_name", "concatenation"}:
         return "".join(_word_value(c) for c in node.children)
     if kind == "word":
         return _BACKSLASH.sub(r"\1", _text(node))
     if kind == "raw_string":
         return _text(node)[1:-1]
-    if kind == "string":
-        return _DQ_ESCAPE.sub(lambda m: "" if m.group(1) == "\n" else m.group(1), _text(node)[1:-1])
     if kind == "ansi_c_string":
         return _text(node)[2:-1]
-    if kind == "concatenation":
-        return "".join(_word_value(c) for c in node.children)
+    if kind == "string":
+        return _string_value(node)
+    if any(c.type in _SUBSTITUTIONS for c in _walk(node)):
+        return SUBSTITUTION  # e.g. ${X:-$(cmd)}: not a value we could know anyway
     return _text(node)
+
+
+def _string_value(node: Node) -> str:
+    """A double-quoted string's value, built from its parts (and the gaps between them)."""
+    parts: list[str] = []
+    source = node.text or b""
+    base = node.start_byte
+    cursor = base + 1  # after the opening quote
+    end = node.end_byte - 1  # before the closing quote
+    for child in node.children:
+        if child.type == '"' or child.start_byte < cursor:
+            continue
+        gap = source[cursor - base : child.start_byte - base].decode("utf-8", "replace")
+        parts.append(_DQ_ESCAPE.sub(_dq_unescape, gap))
+        if child.type == "string_content":
+            parts.append(_DQ_ESCAPE.sub(_dq_unescape, _text(child)))
+        else:
+            parts.append(_word_value(child))
+        cursor = child.end_byte
+    if cursor < end:
+        tail = source[cursor - base : end - base].decode("utf-8", "replace")
+        parts.append(_DQ_ESCAPE.sub(_dq_unescape, tail))
+    return "".join(parts)
+
+
+def _dq_unescape(match: re.Match[str]) -> str:
+    return "" if match.group(1) == "\n" else match.group(1)
 
 
 def _inner_script(words: Sequence[str]) -> str | None:
     """The script of ``bash -c SCRIPT`` or ``eval WORDS...``, if ``words`` is one."""
-    name = PurePosixPath(words[0]).name
+    name = _tool_name(words[0])
     if name == "eval":
         return " ".join(words[1:])
     if name not in _SHELLS:
@@ -293,7 +329,7 @@ def _requirement_name(text: str) -> str:
 
 
 def _tool_name(word: str) -> str:
-    return PurePosixPath(word).name
+    return word.rstrip("/").rpartition("/")[2]
 
 
 def uv_run_command(words: Sequence[str]) -> tuple[list[tuple[str, str | None]], list[str]] | None:

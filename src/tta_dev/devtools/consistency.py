@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHECK_TOOLS",
     "MAX_CONFIG_BYTES",
+    "MAX_SCRIPT_CHARS",
     "MAX_YAML_DEPTH",
     "MAX_YAML_NODES",
     "NOX_LIST_TIMEOUT",
@@ -72,6 +73,9 @@ MAX_CONFIG_BYTES = 1 << 20
 MAX_YAML_DEPTH = 64
 #: YAML with more nodes than this, counting each alias as the node it repeats, is refused.
 MAX_YAML_NODES = 100_000
+#: A ``run:`` block longer than this is a problem, not parsed (ours are a few lines; the
+#: parser costs about a second per 64 KiB in pure-Python walking).
+MAX_SCRIPT_CHARS = 64 * 1024
 #: Seconds ``nox -l --json`` may take (it imports the noxfile) before the check gives up.
 NOX_LIST_TIMEOUT = 120.0
 
@@ -416,6 +420,15 @@ def _job_steps(
             continue
         if not isinstance(script, str):
             problems.append(DriftProblem(where, "'run' is not a string"))
+            continue
+        if len(script) > MAX_SCRIPT_CHARS:
+            problems.append(
+                DriftProblem(
+                    where,
+                    f"'run' is longer than {MAX_SCRIPT_CHARS} characters; "
+                    "move it into a script file the step calls",
+                )
+            )
             continue
         env_raw = step_d.get("env")
         env = (
