@@ -358,6 +358,10 @@ class IssueRoute:
     owners_evidence: tuple[str, ...]
     priority: str
     priority_evidence: tuple[str, ...]
+    # Owners follow from the top member, so they are as sure as it is; a priority rule
+    # is as sure as the type or member it names (a literal word match is certain).
+    owners_confidence: float = 0.0
+    priority_confidence: float = 1.0
 
     @property
     def component(self) -> ComponentMatch | None:
@@ -1312,10 +1316,15 @@ def route_issue(
         )
     text = clean_text(title, MAX_TITLE_CHARS) + "\n" + _prose(clean_text(body, MAX_BODY_CHARS))
     priority, priority_evidence = config.default_priority, ("no rule matched",)
+    priority_confidence = 1.0
     for rule in config.priority_rules:
         reason = rule.matches(text, issue_type, top.member if confident and top else None)
         if reason is not None:
             priority, priority_evidence = rule.priority, (f"rule {rule.priority}: {reason}",)
+            if rule.types:
+                priority_confidence = min(priority_confidence, type_confidence)
+            if rule.components and top is not None:
+                priority_confidence = min(priority_confidence, top.confidence)
             break
     if priority != config.default_priority and config.priority_label:
         labels.append(_format(config.priority_label, priority=priority))
@@ -1330,6 +1339,8 @@ def route_issue(
         owners_evidence=owners_evidence,
         priority=priority,
         priority_evidence=priority_evidence,
+        owners_confidence=top.confidence if owners and top is not None else 0.0,
+        priority_confidence=round(priority_confidence, 3),
     )
 
 
@@ -1362,8 +1373,10 @@ def issue_route_data(route: IssueRoute) -> dict[str, Any]:
             for c in route.components
         ],
         "owners": list(route.owners),
+        "owners_confidence": route.owners_confidence,
         "owners_evidence": list(route.owners_evidence),
         "priority": route.priority,
+        "priority_confidence": route.priority_confidence,
         "priority_evidence": list(route.priority_evidence),
     }
 

@@ -268,6 +268,9 @@ def test_labels_owners_and_priority(index: RoutingIndex) -> None:
     assert route.owners_evidence[0].startswith("plugins/acme-plugin-redis/pyproject.toml: ")
     assert route.priority == "high"
     assert "crashes" in route.priority_evidence[0]
+    assert route.component is not None
+    assert route.owners_confidence == route.component.confidence
+    assert route.priority_confidence == route.type_confidence  # the rule names a type
 
 
 def test_no_owners_or_component_label_below_the_confidence_threshold(index: RoutingIndex) -> None:
