@@ -125,12 +125,12 @@ class ActionResult:
 def describe_action(action: Action) -> str:
     """One line saying what ``action`` does (the dry run prints these)."""
     if isinstance(action, AddLabels):
-        return f"add labels {', '.join(action.labels)} to #{action.number}"
+        return f"add labels {', '.join(action.labels) or '(none)'} to #{action.number}"
     if isinstance(action, AddAssignees):
-        return f"assign {', '.join(action.logins)} to #{action.number}"
+        return f"assign {', '.join(action.logins) or '(nobody)'} to #{action.number}"
     if isinstance(action, RequestReviewers):
         who = [*action.users, *(f"team {t}" for t in action.teams)]
-        return f"request reviews from {', '.join(who)} on #{action.number}"
+        return f"request reviews from {', '.join(who) or '(nobody)'} on #{action.number}"
     size = len(action.body.encode("utf-8", "surrogatepass"))
     return f"create or update the {action.marker} comment on #{action.number} ({size} bytes)"
 

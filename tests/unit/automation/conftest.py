@@ -1,12 +1,15 @@
-"""A fake GitHub API on 127.0.0.1: scripted answers, every request recorded exactly."""
+"""A fake GitHub API on 127.0.0.1 (scripted answers, requests recorded) and a small repo."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -91,3 +94,71 @@ def github() -> Iterator[FakeGitHub]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+# -- a small uv workspace in a git repository --------------------------------------------
+
+ROOT_TOML = """\
+[project]
+name = "root"
+version = "0"
+requires-python = ">=3.11"
+
+[tool.uv.workspace]
+members = ["packages/*"]
+
+[tool.tta-dev.routing.labels]
+docs = ["docs/**", "*.md"]
+core = ["packages/core/**"]
+
+[tool.tta-dev.routing.sessions]
+lint = ["**"]
+unit = ["packages/**/*.py"]
+"""
+
+
+def member_toml(name: str, deps: list[str], description: str = "x") -> str:
+    sources = "".join(f"{d} = {{ workspace = true }}\n" for d in deps)
+    return (
+        f'[project]\nname = "{name}"\nversion = "1.0"\ndescription = "{description}"\n'
+        f'requires-python = ">=3.11"\ndependencies = {deps!r}\n'.replace("'", '"')
+        + (f"\n[tool.uv.sources]\n{sources}" if sources else "")
+    )
+
+
+def run(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        args, cwd=cwd, check=True, capture_output=True, text=True, timeout=120
+    ).stdout
+
+
+def commit(repo: Path, message: str = "change") -> str:
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-q", "-m", message)
+    return run(repo, "git", "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def pr_repo(tmp_path: Path) -> Path:
+    """root (virtual-ish) + packages/core + packages/app (depends on core), locked, committed."""
+    if shutil.which("uv") is None or shutil.which("git") is None:
+        pytest.skip("needs uv and git on PATH")
+    repo = tmp_path / "repo"
+    (repo / "packages" / "core" / "src" / "core").mkdir(parents=True)
+    (repo / "packages" / "app" / "src" / "app").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text(ROOT_TOML)
+    (repo / "packages" / "core" / "pyproject.toml").write_text(member_toml("core", []))
+    (repo / "packages" / "app" / "pyproject.toml").write_text(member_toml("app", ["core"]))
+    (repo / "packages" / "core" / "src" / "core" / "__init__.py").write_text("A = 1\n")
+    (repo / "packages" / "app" / "src" / "app" / "__init__.py").write_text("B = 1\n")
+    (repo / ".github").mkdir()
+    (repo / ".github" / "CODEOWNERS").write_text(
+        "* @lead\n/packages/core/ @alice @octo/core-team\n/docs/ docs@example.com\n"
+    )
+    run(repo, "uv", "lock", "--offline", "--quiet")
+    run(repo, "git", "init", "-q", "-b", "main")
+    run(repo, "git", "config", "user.email", "t@example.com")
+    run(repo, "git", "config", "user.name", "t")
+    run(repo, "git", "config", "commit.gpgsign", "false")
+    commit(repo, "base")
+    return repo

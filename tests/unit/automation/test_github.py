@@ -260,7 +260,7 @@ def test_dry_run_sends_nothing_and_says_what_it_would_do(github: FakeGitHub) -> 
     results = apply_actions(actions, env={"GITHUB_API_URL": github.url})
     assert [str(r) for r in results] == [
         "would: add labels bug, size/M to #4",
-        "skipped: assign  to #4",
+        "skipped: assign (nobody) to #4",
         "would: request reviews from bob, team core on #4",
         f"would: create or update the {PR_MARKER} comment on #4 (5 bytes)",
     ]
