@@ -210,6 +210,35 @@ def agentic_validate(c: Context) -> None:
     c.run("uv run tta-dev agentic validate", pty=False)
 
 
+@task(
+    name="pr",
+    help={
+        "base": "git ref to compare from (merge base; default origin/main)",
+        "files": "changed files instead of git, newline-separated",
+        "number": "pull request number (dry run of its labels, reviewers and comment)",
+        "fmt": "text, json or markdown",
+        "apply": "write to GitHub (needs GITHUB_TOKEN and GITHUB_REPOSITORY)",
+    },
+)
+def routing_pr(
+    c: Context,
+    base: str = "origin/main",
+    files: str = "",
+    number: int = 0,
+    fmt: str = "text",
+    apply: bool = False,
+) -> None:
+    """Analyse a pull request: affected members, labels, reviewers, sessions, lock diff."""
+    source = f"--files={_quote(files)}" if files else f"--base={_quote(base)}"
+    flags = f" --pr-number={number}" if number else ""
+    flags += " --apply" if apply else ""
+    c.run(
+        f"uv run --extra automation python scripts/analyze_pr.py {source}"
+        f" --format={_quote(fmt)}{flags}",
+        pty=False,
+    )
+
+
 def _quote(text: str) -> str:
     import shlex
 
@@ -242,5 +271,5 @@ ns.add_collection(metrics_ns)
 ns.add_collection(nox_ns)
 ns.add_collection(devtools_ns)
 ns.add_collection(workspace_ns)
-ns.add_collection(Collection("routing", routing_issue))
+ns.add_collection(Collection("routing", routing_issue, routing_pr))
 ns.add_collection(agentic_ns)
