@@ -24,6 +24,7 @@ pattern length x path length.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -86,9 +87,8 @@ class CodeownersError:
         return f"line {self.line}: {self.message}"
 
 
-# A pattern segment: "**", or its pieces (a literal character, "*" or "?").
+# A pattern segment's pieces: a literal character, "*" or "?".
 _Pieces = tuple[tuple[Literal["lit", "star", "any"], str], ...]
-_Segment = _Pieces | Literal["**"]
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class CodeownersRule:
 
     def matches(self, path: str) -> bool:
         """Whether this line's pattern matches repository-relative ``path`` (a file)."""
-        return self._compiled.matches(path)
+        return self._compiled.matches(_split_path(path))
 
 
 @dataclass(frozen=True)
@@ -118,8 +118,9 @@ class Codeowners:
 
     def rule_for(self, path: str) -> CodeownersRule | None:
         """The line that decides ``path``'s owners: the last one that matches."""
+        parts = _split_path(path)
         for rule in reversed(self.rules):
-            if rule.matches(path):
+            if rule._compiled.matches(parts):  # pyright: ignore[reportPrivateUsage]
                 return rule
         return None
 
@@ -237,25 +238,63 @@ def load_codeowners(root: Path) -> Codeowners:
 
 # -- matching --------------------------------------------------------------------------
 
+_SegmentTest = Callable[[str], bool]
+
+
+def _split_path(path: str) -> tuple[str, ...]:
+    return tuple(p for p in path.split("/") if p)
+
+
+def _anything(_name: str) -> bool:
+    return True
+
+
+def _segment_test(pieces: _Pieces) -> _SegmentTest:
+    """The cheapest test for one segment: equality, prefix, suffix, substring, or the walk."""
+    kinds = "".join("*" if k == "star" else "?" if k == "any" else "l" for k, _ in pieces)
+    text = "".join(c for k, c in pieces if k == "lit")
+    if "?" not in kinds and kinds.count("*") <= 2:
+        core = kinds.strip("*")
+        if "*" not in core:  # at most a leading and a trailing star around literals
+            if kinds == "*":
+                return _anything
+            if not kinds.startswith("*") and not kinds.endswith("*"):
+                return text.__eq__
+            if not kinds.startswith("*"):
+                return lambda name: name.startswith(text)
+            if not kinds.endswith("*"):
+                return lambda name: name.endswith(text)
+            return lambda name: text in name
+    return lambda name: _segment_match(pieces, name)
+
 
 @dataclass(frozen=True)
 class _Compiled:
-    segments: tuple[_Segment, ...]
+    tests: tuple[_SegmentTest | None, ...]  # None stands for "**"
+    literals: tuple[str, ...] | None  # anchored, no wildcard at all: the segments
     folder_only: bool  # trailing "/": only what is below a matching folder
     children_only: bool  # last segment "*": the match must be the whole path
 
-    def matches(self, path: str) -> bool:
-        parts = [p for p in path.strip("/").split("/") if p]
+    def matches(self, parts: tuple[str, ...]) -> bool:
         n = len(parts)
+        if self.literals is not None:  # `/docs/api/`, `/setup.py`: compare a prefix
+            k = len(self.literals)
+            return parts[:k] == self.literals and (n > k if self.folder_only else n >= k)
+        tests = self.tests
+        if len(tests) == 2 and tests[0] is None and tests[1] is not None:
+            test = tests[1]  # `*.py`, `docs/`, `apps`: any one folder or file name
+            if self.children_only:
+                return n > 0
+            candidates = parts[:-1] if self.folder_only else parts
+            return any(test(part) for part in candidates)
         reached: set[int] = {0}
-        for segment in self.segments:
+        for test in tests:
             if not reached:
                 return False
-            if segment == "**":
+            if test is None:
                 reached = set(range(min(reached), n + 1))
             else:
-                pieces = segment
-                reached = {j + 1 for j in reached if j < n and _segment_match(pieces, parts[j])}
+                reached = {j + 1 for j in reached if j < n and test(parts[j])}
         if self.folder_only:
             return any(0 < end < n for end in reached)
         if self.children_only:
@@ -288,14 +327,19 @@ def _compile(pattern: str) -> _Compiled:
     body = pattern[:-1] if folder_only else pattern
     anchored = "/" in body.rstrip("/")
     raw_segments = [s for s in body.split("/") if s]
-    segments: list[_Segment] = ["**"] if not anchored else []
+    segments: list[_Pieces | None] = [None] if not anchored else []
     for raw in raw_segments:
-        segment: _Segment = "**" if raw == "**" else _pieces(raw)
-        if segment == "**" and segments and segments[-1] == "**":
-            continue
-        segments.append(segment)
+        if raw == "**":
+            if not segments or segments[-1] is not None:
+                segments.append(None)
+        else:
+            segments.append(_pieces(raw))
     children_only = not folder_only and bool(raw_segments) and raw_segments[-1] == "*"
-    return _Compiled(tuple(segments), folder_only, children_only)
+    literals = None
+    if all(s is not None and all(k == "lit" for k, _ in s) for s in segments):
+        literals = tuple("".join(c for _, c in s or ()) for s in segments)
+    tests = tuple(None if s is None else _segment_test(s) for s in segments)
+    return _Compiled(tests, literals, folder_only, children_only)
 
 
 def _segment_match(pieces: _Pieces, name: str) -> bool:

@@ -155,6 +155,7 @@ def test_hostile_corpus_runs_nothing(pr_repo: Path, tmp_path: Path) -> None:
         [f"--files-from={big}", "--format=markdown", "--pr-number=1"],
         ["--files=a\nb\n$(touch PWNED)", "--author=$(touch PWNED)"],
     ]
+    outputs: list[bytes] = []
     for args in runs:
         result = subprocess.run(
             [sys.executable, str(SCRIPT), f"--root={pr_repo}", *args],
@@ -171,6 +172,10 @@ def test_hostile_corpus_runs_nothing(pr_repo: Path, tmp_path: Path) -> None:
             assert err.count("\n") == 1, (args, err)
         else:
             assert result.stdout, args
+        outputs.append(result.stdout)
+    # The real content still routes: the hostile core file affects core and app.
+    assert b"| app | depends on member core |" in outputs[0]
+    assert b"| core | changed file packages/core/$(touch PWNED).py" in outputs[0]
     assert not (cwd / "PWNED").exists()
     assert not (pr_repo / "PWNED").exists()
     assert not list(tmp_path.rglob("PWNED"))
