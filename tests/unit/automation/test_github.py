@@ -224,7 +224,7 @@ async def test_token_never_shown(
     assert github.seen[0].headers["authorization"] == f"Bearer {TOKEN}"
 
 
-def test_token_and_client_from_env(github: FakeGitHub) -> None:
+async def test_token_and_client_from_env(github: FakeGitHub) -> None:
     assert token_from_env({"GH_TOKEN": "b"}) == "b"
     assert token_from_env({"GITHUB_TOKEN": "a", "GH_TOKEN": "b"}) == "a"
     assert token_from_env({}) is None
@@ -232,6 +232,7 @@ def test_token_and_client_from_env(github: FakeGitHub) -> None:
     gh = GitHubClient.from_env(env=env)
     assert gh.repo == REPO
     assert gh.base_url == github.url
+    await gh.aclose()
     with pytest.raises(GitHubError, match="GITHUB_TOKEN"):
         GitHubClient.from_env(env={"GITHUB_REPOSITORY": REPO})
     with pytest.raises(GitHubError, match="GITHUB_REPOSITORY"):
