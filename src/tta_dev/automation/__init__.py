@@ -55,17 +55,17 @@ from tta_dev.automation._pr import (
     AnalysisError,
     Label,
     PrAnalysis,
+    PrRoutingConfig,
     Reviewers,
     SessionPick,
     analyze_pr,
     analyze_pr_range,
     pr_actions,
     pr_analysis_data,
+    pr_routing_config,
     render_pr_analysis,
     size_label,
 )
-from tta_dev.automation._pr import RoutingConfig as PrRoutingConfig
-from tta_dev.automation._pr import routing_config as pr_routing_config
 
 __all__ = [
     "CODEOWNERS_LOCATIONS",

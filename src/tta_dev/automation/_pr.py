@@ -62,15 +62,15 @@ __all__ = [
     "AnalysisError",
     "Label",
     "PrAnalysis",
+    "PrRoutingConfig",
     "Reviewers",
-    "RoutingConfig",
     "SessionPick",
     "analyze_pr",
     "analyze_pr_range",
     "pr_actions",
     "pr_analysis_data",
+    "pr_routing_config",
     "render_pr_analysis",
-    "routing_config",
     "size_label",
 ]
 
@@ -104,7 +104,7 @@ class AnalysisError(TtaDevError, ValueError):
 
 
 @dataclass(frozen=True)
-class RoutingConfig:
+class PrRoutingConfig:
     """``[tool.tta-dev.routing]``: path labels and session rules, in file order."""
 
     labels: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -185,7 +185,7 @@ def _rule_table(
     return tuple(out)
 
 
-def routing_config(root: Path) -> RoutingConfig:
+def pr_routing_config(root: Path) -> PrRoutingConfig:
     """Read ``[tool.tta-dev.routing]`` from ``root/pyproject.toml`` (empty when absent).
 
     Keys other than ``labels`` and ``sessions`` belong to the issue router and are left
@@ -193,7 +193,7 @@ def routing_config(root: Path) -> RoutingConfig:
     """
     path = root / "pyproject.toml"
     if not path.is_file():
-        return RoutingConfig()
+        return PrRoutingConfig()
     section: Any = load_toml(path, "pyproject.toml")
     for key in ("tool", "tta-dev", "routing"):
         section = (
@@ -203,7 +203,9 @@ def routing_config(root: Path) -> RoutingConfig:
     if not isinstance(section, dict):
         raise AnalysisError(f"{where} must be a table")
     table = cast("dict[str, Any]", section)
-    return RoutingConfig(_rule_table(table, "labels", where), _rule_table(table, "sessions", where))
+    return PrRoutingConfig(
+        _rule_table(table, "labels", where), _rule_table(table, "sessions", where)
+    )
 
 
 # -- the pieces ------------------------------------------------------------------------
@@ -232,7 +234,7 @@ def _is_dependency_file(path: str) -> bool:
 def _labels(
     workspace_paths: Sequence[str],
     repo_paths: Sequence[str],
-    config: RoutingConfig,
+    config: PrRoutingConfig,
     lines_changed: int | None,
     dependency_reasons: Sequence[str],
 ) -> tuple[Label, ...]:
@@ -254,7 +256,7 @@ def _labels(
     return tuple(Label(n, r) for n, r in labels.items())
 
 
-def _sessions(paths: Sequence[str], config: RoutingConfig) -> tuple[SessionPick, ...]:
+def _sessions(paths: Sequence[str], config: PrRoutingConfig) -> tuple[SessionPick, ...]:
     picks: list[SessionPick] = []
     for name, patterns in config.sessions:
         for path in paths:
@@ -302,7 +304,7 @@ def analyze_pr(
     author: str | None = None,
     lock_change: LockChange | None = None,
     codeowners: Codeowners | None = None,
-    config: RoutingConfig | None = None,
+    config: PrRoutingConfig | None = None,
     dependency_reasons: Sequence[str] | None = None,
     repository: Path | None = None,
 ) -> PrAnalysis:
@@ -323,7 +325,7 @@ def analyze_pr(
     graph = build_graph(workspace, current_lock(workspace, repo))
     affected = affected_members(graph, paths, lock_change=lock_change)
     owners = codeowners if codeowners is not None else load_codeowners(repo)
-    rules = config if config is not None else routing_config(workspace.root)
+    rules = config if config is not None else pr_routing_config(workspace.root)
     if dependency_reasons is None:
         dependency_reasons = [f"{p} changed" for p in repo_paths if _is_dependency_file(p)]
     lock_diff = None
@@ -352,7 +354,7 @@ def analyze_pr_range(
     number: int | None = None,
     lines_changed: int | None = None,
     author: str | None = None,
-    config: RoutingConfig | None = None,
+    config: PrRoutingConfig | None = None,
 ) -> PrAnalysis:
     """Analyse the change from the merge base of ``base`` to ``head`` (the work tree if ``None``).
 

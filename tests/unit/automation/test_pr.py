@@ -14,8 +14,8 @@ from tta_dev.automation import (
     analyze_pr_range,
     pr_actions,
     pr_analysis_data,
+    pr_routing_config,
     render_pr_analysis,
-    routing_config,
     size_label,
 )
 from tta_dev.workspace import load_workspace
@@ -158,13 +158,13 @@ def test_comment_stays_under_githubs_limit(pr_repo: Path) -> None:
 
 
 def test_routing_config_errors(tmp_path: Path) -> None:
-    assert routing_config(tmp_path).labels == ()
+    assert pr_routing_config(tmp_path).labels == ()
     (tmp_path / "pyproject.toml").write_text('[tool.tta-dev.routing]\nlabels = ["x"]\n')
     with pytest.raises(AnalysisError, match="must be a table"):
-        routing_config(tmp_path)
+        pr_routing_config(tmp_path)
     (tmp_path / "pyproject.toml").write_text("[tool.tta-dev.routing.labels]\nx = [1]\n")
     with pytest.raises(AnalysisError, match="list of globs"):
-        routing_config(tmp_path)
+        pr_routing_config(tmp_path)
     text = '[tool.tta-dev.routing.sessions]\nunit = "src/**"\n[tool.tta-dev.routing.priority]\n'
     (tmp_path / "pyproject.toml").write_text(text)
-    assert routing_config(tmp_path).sessions == (("unit", ("src/**",)),)
+    assert pr_routing_config(tmp_path).sessions == (("unit", ("src/**",)),)

@@ -44,9 +44,11 @@ def test_pr_analysis_writes_only_for_branches_of_this_repository() -> None:
     assert jobs["analyze"]["permissions"] == {"contents": "read"}
     assert "$GITHUB_STEP_SUMMARY" in jobs["analyze"]["steps"][-1]["run"]
     assert jobs["apply"]["permissions"] == {"contents": "read", "pull-requests": "write"}
-    assert (
-        jobs["apply"]["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    condition = jobs["apply"]["if"]
+    assert condition.startswith(
+        "github.event.pull_request.head.repo.full_name == github.repository"
     )
+    assert "dependabot[bot]" in condition
     assert "--apply" in jobs["apply"]["steps"][-1]["run"]
     assert "--apply" not in jobs["analyze"]["steps"][-1]["run"]
 
