@@ -166,10 +166,16 @@ class Command(Primitive[object, CommandResult]):
         )
         try:
             # Shielded: cancelled mid-spawn, asyncio would kill the leader only, and a child
-            # it had already started would live on. The group is ended when the spawn lands.
+            # it had already started would live on. Let the spawn land, then end its group.
             transport, protocol = await asyncio.shield(spawn)
         except asyncio.CancelledError:
-            spawn.add_done_callback(_end_spawned_group)
+            try:
+                landed, _ = await asyncio.shield(spawn)
+            except BaseException:  # cancelled again, or the spawn failed: end it when it lands
+                spawn.add_done_callback(_end_spawned_group)
+                raise
+            _signal_group(landed.get_pid(), signal.SIGKILL)
+            landed.close()
             raise
         except FileNotFoundError:
             output = f"command not found: {self.argv[0]}\n"

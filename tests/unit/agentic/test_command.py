@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,22 @@ def _gone(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
-def _wait_gone(pid: int, within: float = 10.0) -> bool:
-    # The kernel delivers SIGKILL asynchronously; poll its effect with a bound.
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
+def _describe(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError as exc:
+        return f"{pid}: {exc}"
+    return f"{pid} still runs: {cmdline!r} {stat}"
+
+
+async def _wait_gone(pid: int) -> bool:
+    # The kernel delivers SIGKILL asynchronously; poll its effect, bounded (10 s), without
+    # blocking the event loop.
+    for _ in range(500):
         if _gone(pid):
             return True
-        time.sleep(0.02)
+        await asyncio.sleep(0.02)
     return _gone(pid)
 
 
@@ -102,7 +110,7 @@ async def test_a_hung_command_is_killed_at_its_timeout_with_its_children() -> No
     assert result.exit_code is None
     assert not result.ok
     child = int(result.output.splitlines()[0])
-    assert _wait_gone(child), f"child {child} outlived its command's timeout"
+    assert await _wait_gone(child), f"child {child} outlived its command's timeout"
     assert "killed after 0.5 s timeout" in result.output
 
 
@@ -111,14 +119,14 @@ async def test_a_child_deaf_to_sigterm_is_killed_after_the_grace() -> None:
     result = await Command(["sh", "-c", script], timeout=0.5, kill_grace=0.5).execute(None)
     assert result.timed_out
     child = int(result.output.splitlines()[0])
-    assert _wait_gone(child)
+    assert await _wait_gone(child)
 
 
 async def test_background_leftovers_die_when_the_command_exits() -> None:
     # Without the group kill, the leftover would hold the pipe and the read would hang.
     result = await Command(["sh", "-c", "sleep 100 & echo $!"], timeout=30).execute(None)
     assert result.ok
-    assert _wait_gone(int(result.output.strip()))
+    assert await _wait_gone(int(result.output.strip()))
 
 
 async def test_cancelling_the_call_kills_the_group(tmp_path: Path) -> None:
@@ -135,7 +143,7 @@ async def test_cancelling_the_call_kills_the_group(tmp_path: Path) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert _wait_gone(child)
+    assert await _wait_gone(child), _describe(child)
 
 
 async def test_a_failing_sibling_in_parallel_does_not_cancel_gates() -> None:
