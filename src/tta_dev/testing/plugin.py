@@ -21,7 +21,8 @@ table of names, scopes and when each skips or errors.
 merge base with REF (``tta_dev.workspace.affected_since``, work tree included). A test
 belongs to a member by the convention of ``tta_dev.workspace.member_for_test``: inside the
 member's folder, under ``tests/<member>/`` or ``tests/<kind>/<member>/``, else the root
-project. Tests no member claims always run, and when a change cannot be attributed (an
+project, else the members it imports (``members_for_test``: a root ``tests/test_x.py``
+importing an affected member runs). Tests that import no member always run, and when a change cannot be attributed (an
 unknown base, a shallow clone, a file no rule or member claims) everything runs.
 """
 
@@ -351,7 +352,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ref: str | None = config.getoption("affected_since")
     if not ref:
         return
-    from tta_dev.workspace import WorkspaceError, affected_since, load_workspace, member_for_test
+    from tta_dev.workspace import (
+        TestMap,
+        WorkspaceError,
+        affected_since,
+        load_workspace,
+        members_for_test,
+    )
 
     try:
         workspace = load_workspace(config.rootpath)
@@ -365,9 +372,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
+    test_map = TestMap(workspace)
+    by_file: dict[Path, frozenset[str] | None] = {}
     for item in items:
-        member = member_for_test(workspace, item.path)
-        (keep if member is None or member.name in result.names else drop).append(item)
+        if item.path not in by_file:
+            by_file[item.path] = members_for_test(workspace, item.path, test_map)
+        members = by_file[item.path]
+        (keep if members is None or members & result.names else drop).append(item)
     names = ", ".join(sorted(result.names)) or "none"
     config.stash[_AFFECTED_NOTE] = (
         f"--affected-since {ref}: affected members: {names}; {len(drop)} tests deselected"

@@ -99,6 +99,10 @@ if TYPE_CHECKING:
     )
     from tta_dev.workspace._selection import (
         member_for_test,
+        members_for_test,
+    )
+    from tta_dev.workspace._testmap import (
+        TestMap,
     )
 
 # Where each public name lives: imported from there on first use.
@@ -159,6 +163,8 @@ _LAZY = {
     "AffectedRule": "_rules",
     "AffectedRules": "_rules",
     "member_for_test": "_selection",
+    "members_for_test": "_selection",
+    "TestMap": "_testmap",
 }
 
 
@@ -199,6 +205,7 @@ __all__ = [
     "PackageVersion",
     "Reason",
     "SourceChange",
+    "TestMap",
     "VersionChange",
     "VersionSetChange",
     "Workspace",
@@ -225,6 +232,7 @@ __all__ = [
     "locked_closures",
     "member_for_test",
     "members_data",
+    "members_for_test",
     "parse_lock",
     "paths_in_workspace",
     "read_lock",

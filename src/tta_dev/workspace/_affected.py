@@ -22,9 +22,10 @@ from tta_dev.workspace._errors import WorkspaceError
 from tta_dev.workspace._graph import PackageIds, WorkspaceGraph, build_graph, closure_bits
 from tta_dev.workspace._lock import Lockfile, parse_lock, read_lock_text
 from tta_dev.workspace._model import Workspace
+from tta_dev.workspace._testmap import TestMap, git_lister, is_test_path
 
 LOCK_FILE = "uv.lock"
-ReasonKind = Literal["file", "member", "lock", "all"]
+ReasonKind = Literal["file", "member", "lock", "test", "all"]
 
 
 @dataclass(frozen=True, order=True)
@@ -33,8 +34,10 @@ class Reason:
 
     ``file``: ``subject`` changed in its folder; ``member``: it depends on member
     ``subject``, which is affected by a file; ``lock``: package ``subject`` changed in its
-    resolved closure (``detail`` says how); ``all``: everything is affected (``subject``
-    says why).
+    resolved closure (``detail`` says how); ``test``: test file ``subject``, which no
+    member owns, changed and makes the test files in ``detail`` run, which import the
+    member (no dependents follow: see ``tta_dev.workspace._testmap``); ``all``: everything
+    is affected (``subject`` says why).
     """
 
     kind: ReasonKind
@@ -48,6 +51,9 @@ class Reason:
             return f"depends on member {self.subject}"
         if self.kind == "lock":
             return f"lock change in {self.subject}: {self.detail}"
+        if self.kind == "test":
+            runs = f" (runs {self.detail})" if self.detail and self.detail != self.subject else ""
+            return f"changed test file {self.subject}{runs}"
         return f"everything: {self.subject}"
 
 
@@ -98,11 +104,13 @@ def affected_members(
     *,
     lock_change: LockChange | None = None,
     runtime_only: bool = False,
+    test_map: TestMap | None = None,
 ) -> AffectedResult:
     """The members ``changed_paths`` (``/``-separated, relative to the workspace root) affect.
 
     ``lock_change`` gives both ends of ``uv.lock`` when it is among the paths; without it
     a changed lock affects everything. ``runtime_only`` follows base dependencies only.
+    Test files no member owns are attributed by ``test_map`` (default: the work tree's).
     """
     workspace = graph.workspace
     paths = tuple(sorted({p for p in (_clean(p) for p in changed_paths) if p}))
@@ -110,6 +118,7 @@ def affected_members(
     why_all: list[str] = []
     ignored: list[str] = []
     lock_changed = False
+    tests: list[str] = []
     for path in paths:
         if path == LOCK_FILE:
             lock_changed = True
@@ -127,10 +136,23 @@ def affected_members(
             direct.setdefault(owner.name, []).append(Reason("file", path))
         elif path.startswith("../"):
             ignored.append(path)
+        elif is_test_path(path):
+            tests.append(path)
         else:
             why_all.append(f"{path} belongs to no member and matches no rule")
 
     reasons: dict[str, set[Reason]] = {m.name: set() for m in workspace.members}
+    if tests:
+        mapper = test_map or TestMap(workspace)
+        for path in tests:
+            runs, why = mapper.attribute(path)
+            if why is not None:
+                why_all.append(why)
+            elif not runs:
+                ignored.append(path)  # deleted, and nothing left imports it
+            for member, files in runs.items():
+                if member in reasons:
+                    reasons[member].add(Reason("test", path, ", ".join(sorted(files))))
     if lock_changed:
         if lock_change is None or lock_change.old is None or lock_change.new is None:
             detail = lock_change.why_unusable if lock_change else None
@@ -233,6 +255,7 @@ def affected_since(
     *,
     runtime_only: bool = False,
     graph: WorkspaceGraph | None = None,
+    test_map: TestMap | None = None,
 ) -> AffectedResult:
     """Members affected between the merge base of ``base`` and ``head`` and ``head``.
 
@@ -270,8 +293,14 @@ def affected_since(
                 if not lock_known:
                     head_lock = _lock_and_text(workspace, repo, head_ref)
                 lock_change = _lock_change(workspace, repo, start, head_lock)
+            if test_map is None and head:
+                test_map = TestMap(workspace, git_lister(workspace, repo, head_commit))
             result = affected_members(
-                graph, paths, lock_change=lock_change, runtime_only=runtime_only
+                graph,
+                paths,
+                lock_change=lock_change,
+                runtime_only=runtime_only,
+                test_map=test_map,
             )
             return replace(result, base=start, head=head_commit if head else None)
     return everything(workspace, why)

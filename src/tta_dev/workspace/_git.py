@@ -99,5 +99,10 @@ def file_at(repo: Path, commit: str, path: str) -> str | None:
     return result.stdout.decode("utf-8", "replace")
 
 
+def run(repo: Path, *args: str) -> bytes:
+    """The output of ``git args`` (a ``WorkspaceError`` when it fails)."""
+    return _git(repo, *args).stdout
+
+
 def _split(output: bytes) -> set[str]:
     return {p.decode("utf-8", "surrogateescape") for p in output.split(b"\0") if p}

@@ -6,7 +6,10 @@ The convention (first match wins), for a test file relative to the workspace roo
 2. under ``tests/``, a folder named like a member, at most two levels down
    (``tests/a/...``, ``tests/unit/a/...``; the member's name or its folder's name);
 3. anywhere else in the workspace: the root member, when the root is a project;
-4. otherwise nobody: such tests always run.
+4. otherwise the members the file imports (``members_for_test``: static import analysis,
+   ``tta_dev.workspace._testmap``), so a root ``tests/test_openai.py`` runs when the
+   member shipping ``livekit.plugins.openai`` is affected;
+5. a file that imports no member or cannot be parsed: nobody, and it always runs.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from tta_dev.workspace._model import Member, Workspace
+from tta_dev.workspace._testmap import TestMap
 
 
 def member_for_test(workspace: Workspace, path: Path) -> Member | None:
@@ -36,3 +40,17 @@ def member_for_test(workspace: Workspace, path: Path) -> Member | None:
             if found is not None:
                 return found
     return owner
+
+
+def members_for_test(
+    workspace: Workspace, path: Path, test_map: TestMap | None = None
+) -> frozenset[str] | None:
+    """The members whose tests ``path`` holds (rules 1-4), or ``None``: it always runs."""
+    member = member_for_test(workspace, path)
+    if member is not None:
+        return frozenset({member.name})
+    try:
+        relative = path.resolve().relative_to(workspace.root).as_posix()
+    except ValueError:
+        return None
+    return (test_map or TestMap(workspace)).members_for_file(relative)

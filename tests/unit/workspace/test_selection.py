@@ -95,6 +95,20 @@ def test_runs_tests_of_affected_members_and_unclaimed_tests(project: Repo) -> No
 
 
 @pytest.mark.slow
+def test_a_root_test_runs_when_it_imports_an_affected_member(project: Repo) -> None:
+    # `if False` keeps the member uninstalled here; the import analysis still sees it.
+    body = "if False:\n    import {0}\n\ndef test_root_{0}():\n    pass\n"
+    for member in "ac":
+        write(project.path / f"packages/{member}/src/{member}/__init__.py", "")
+        write(project.path / f"tests/test_root_{member}.py", body.format(member))
+    project.commit("root tests")
+    write(project.path / "packages/c/src/c/__init__.py", "x = 1\n")
+    result = pytest_run(project, "--affected-since", "HEAD")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ran(result) == {"test_c", "test_root_c", "test_misc"}
+
+
+@pytest.mark.slow
 def test_everything_runs_when_the_change_cannot_be_attributed(project: Repo) -> None:
     write(project.path / "Makefile", "all:\n")
     result = pytest_run(project, "--affected-since", "main")
