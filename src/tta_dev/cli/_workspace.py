@@ -72,6 +72,21 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     affected.set_defaults(handler=_affected)
 
+    replay = commands.add_parser(
+        "replay",
+        help="what each past commit would have run: ours, paths only, all",
+        description=(
+            "Walk first-parent history (git only, no test runs) and compare the members this"
+            " engine selects per commit with a paths-only selector and a full run."
+        ),
+    )
+    _root_and_format(replay, ("text", "json", "markdown"))
+    window = replay.add_mutually_exclusive_group(required=True)
+    window.add_argument("--last", type=int, metavar="N", help="the last N commits")
+    window.add_argument("--since", metavar="REV", help="the commits after REV")
+    replay.add_argument("--head", default="HEAD", metavar="REF", help="walk from REF (HEAD)")
+    replay.set_defaults(handler=_replay)
+
     lock_diff = commands.add_parser(
         "lock-diff",
         help="what changed between two uv.lock files",
@@ -173,6 +188,16 @@ def _affected(args: argparse.Namespace) -> int:
             graph, paths, lock_change=lock_change, runtime_only=args.runtime_only
         )
     print(render_affected(result, args.format))
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from tta_dev.workspace import load_workspace
+    from tta_dev.workspace._replay import replay
+    from tta_dev.workspace._replay_render import render_replay
+
+    report = replay(load_workspace(args.root), last=args.last, since=args.since, head=args.head)
+    print(render_replay(report, args.format))
     return 0
 
 

@@ -104,5 +104,11 @@ def run(repo: Path, *args: str) -> bytes:
     return _git(repo, *args).stdout
 
 
+def run_optional(repo: Path, *args: str) -> str:
+    """The output of ``git args`` as text, empty when git says no (exit code not 0)."""
+    result = _git(repo, *args, check=False)
+    return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else ""
+
+
 def _split(output: bytes) -> set[str]:
     return {p.decode("utf-8", "surrogateescape") for p in output.split(b"\0") if p}

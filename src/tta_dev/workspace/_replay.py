@@ -1,0 +1,202 @@
+"""Replay history: what each past commit would have run, ours against two baselines.
+
+For each first-parent commit C (against its first parent P): the members a full run tests
+(all of them), the members this engine selects (lock-aware, test files attributed by
+their imports), and the members a paths-only selector selects (a changed file runs its
+member and its dependents; ``uv.lock`` or any file no member owns runs everything: what
+path-filter CI does). Git only: no test runs.
+
+Cost is bounded: the workspace model and the members' import names are read once, from
+the work tree (a member added or moved since is seen as it is now); each distinct
+``uv.lock`` blob is parsed once and its graph built once; each test file blob is parsed
+once across all revisions.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+
+from tta_dev.workspace import _git
+from tta_dev.workspace._affected import LOCK_FILE, LockChange, affected_members, paths_in_workspace
+from tta_dev.workspace._errors import WorkspaceError
+from tta_dev.workspace._graph import WorkspaceGraph, build_graph
+from tta_dev.workspace._lock import Lockfile, parse_lock
+from tta_dev.workspace._model import Workspace
+from tta_dev.workspace._testmap import FileImports, TestMap, git_lister
+
+MAX_COMMITS = 10_000
+
+
+@dataclass(frozen=True)
+class ReplayCommit:
+    """One commit: what each selector runs (member names, sorted)."""
+
+    commit: str
+    subject: str
+    changed: int
+    touched: tuple[str, ...]
+    ours: tuple[str, ...]
+    ours_all: bool
+    paths_only: tuple[str, ...]
+    paths_all: bool
+    why_all: tuple[str, ...]
+
+    @property
+    def single_member(self) -> bool:
+        """The commit changes files of exactly one member (other files may change too)."""
+        return len(self.touched) == 1
+
+
+@dataclass(frozen=True)
+class ReplaySummary:
+    """Member jobs selected over a set of commits, as a share of a full run."""
+
+    commits: int
+    full_jobs: int
+    ours_jobs: int
+    paths_jobs: int
+    ours_everything: int
+    paths_everything: int
+
+    @property
+    def ours_share(self) -> float:
+        return self.ours_jobs / self.full_jobs if self.full_jobs else 0.0
+
+    @property
+    def paths_share(self) -> float:
+        return self.paths_jobs / self.full_jobs if self.full_jobs else 0.0
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """The replayed commits (newest first) of a workspace with ``members`` members."""
+
+    members: int
+    commits: tuple[ReplayCommit, ...]
+
+    def summary(self, *, single_member: bool = False) -> ReplaySummary:
+        chosen = [c for c in self.commits if c.single_member or not single_member]
+        return ReplaySummary(
+            commits=len(chosen),
+            full_jobs=self.members * len(chosen),
+            ours_jobs=sum(len(c.ours) for c in chosen),
+            paths_jobs=sum(len(c.paths_only) for c in chosen),
+            ours_everything=sum(c.ours_all for c in chosen),
+            paths_everything=sum(c.paths_all for c in chosen),
+        )
+
+
+class _NoTestAttribution(TestMap):
+    """The paths-only baseline: a test file no member owns runs everything."""
+
+    def attribute(self, path: str) -> tuple[dict[str, set[str]], str | None]:
+        return {}, f"{path} belongs to no member and matches no rule"
+
+
+def first_parent_commits(
+    repo: Path, *, last: int | None = None, since: str | None = None, head: str = "HEAD"
+) -> list[tuple[str, str, str | None]]:
+    """``(commit, subject, first parent)`` newest first: the last N, or those after REV."""
+    _git.check_ref(head)
+    spec = head
+    if since is not None:
+        _git.check_ref(since)
+        if _git.resolve_commit(repo, since) is None:
+            raise WorkspaceError(f"--since {since!r} is not in this clone: fetch it first")
+        spec = f"{since}..{head}"
+    count = min(last if last is not None else MAX_COMMITS, MAX_COMMITS)
+    out = _git.run(
+        repo,
+        "log",
+        "--first-parent",
+        f"--max-count={count}",
+        "--format=%H%x00%P%x00%s%x00",
+        "--end-of-options",
+        spec,
+        "--",
+    )
+    fields = out.decode("utf-8", "replace").split("\0")
+    commits: list[tuple[str, str, str | None]] = []
+    for index in range(0, len(fields) - 2, 3):
+        commit, parents, subject = (f.strip() for f in fields[index : index + 3])
+        commits.append((commit, subject, parents.split()[0] if parents else None))
+    return commits
+
+
+def replay(
+    workspace: Workspace,
+    *,
+    last: int | None = None,
+    since: str | None = None,
+    head: str = "HEAD",
+) -> ReplayReport:
+    """Replay the first-parent history of ``head`` (``last`` commits, or after ``since``)."""
+    if (last is None) == (since is None):
+        raise WorkspaceError("pass --last N or --since REV")
+    if last is not None and last < 1:
+        raise WorkspaceError(f"--last must be at least 1, not {last}")
+    repo = _git.repository_root(workspace.root)
+    if repo is None:
+        raise WorkspaceError(f"{workspace.root} is not in a git repository")
+    from tta_dev.workspace._imports import import_names
+
+    names = {m.name: import_names(workspace, m) for m in workspace.members}
+    parses: dict[str, FileImports] = {}
+    locks: dict[str, Lockfile | None] = {}
+    graphs: dict[str | None, WorkspaceGraph] = {}
+    lock_path = Path(posixpath.relpath(workspace.root / LOCK_FILE, repo)).as_posix()
+
+    def lock_at(commit: str) -> tuple[str | None, Lockfile | None]:
+        found = _git.run_optional(repo, "rev-parse", "--verify", "--quiet", f"{commit}:{lock_path}")
+        blob = found.strip() or None
+        if blob is None:
+            return None, None
+        if blob not in locks:
+            try:
+                text = _git.run(repo, "cat-file", "blob", blob).decode("utf-8", "replace")
+                locks[blob] = parse_lock(text, f"{LOCK_FILE} at {commit[:12]}")
+            except WorkspaceError:
+                locks[blob] = None
+        return blob, locks[blob]
+
+    def graph_for(blob: str | None, lock: Lockfile | None) -> WorkspaceGraph:
+        if blob not in graphs:
+            graphs[blob] = build_graph(workspace, lock)
+        return graphs[blob]
+
+    rows: list[ReplayCommit] = []
+    for commit, subject, parent in first_parent_commits(repo, last=last, since=since, head=head):
+        if parent is None:
+            continue  # the root commit: nothing to compare with
+        changed = _git.changed_files(repo, parent, commit)
+        paths = paths_in_workspace(workspace, changed, repo)
+        new_blob, new_lock = lock_at(commit)
+        graph = graph_for(new_blob, new_lock)
+        lock_change = None
+        if LOCK_FILE in paths:
+            _, old_lock = lock_at(parent)
+            lock_change = LockChange(old_lock, new_lock, "is missing or unreadable at one end")
+        tests = TestMap(workspace, git_lister(workspace, repo, commit), names, parses)
+        ours = affected_members(graph, paths, lock_change=lock_change, test_map=tests)
+        baseline = affected_members(
+            graph, paths, test_map=_NoTestAttribution(workspace, import_names=names)
+        )
+        touched = sorted(
+            {o.name for p in paths if (o := workspace.owner_of(p)) is not None and o.path != "."}
+        )
+        rows.append(
+            ReplayCommit(
+                commit=commit,
+                subject=subject,
+                changed=len(paths),
+                touched=tuple(touched),
+                ours=tuple(sorted(ours.names)),
+                ours_all=ours.all,
+                paths_only=tuple(sorted(baseline.names)),
+                paths_all=baseline.all,
+                why_all=ours.why_all,
+            )
+        )
+    return ReplayReport(len(workspace.members), tuple(rows))

@@ -1,0 +1,81 @@
+"""``tta-dev workspace replay``: ours against paths-only and all, per commit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.unit.workspace.builders import Repo, project_toml, virtual_root_toml, write
+from tta_dev.cli import main
+from tta_dev.workspace import WorkspaceError, load_workspace
+from tta_dev.workspace._replay import replay
+from tta_dev.workspace._replay_render import render_replay
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    repo = Repo(tmp_path / "ws")
+    root = repo.path
+    write(root / "pyproject.toml", virtual_root_toml(["packages/*"]))
+    write(root / "packages/a/pyproject.toml", project_toml("a"))
+    write(root / "packages/a/src/a/__init__.py", "")
+    write(
+        root / "packages/b/pyproject.toml",
+        project_toml("b", dependencies=["a"], workspace_sources=["a"]),
+    )
+    write(root / "packages/b/src/b/__init__.py", "")
+    write(root / "packages/c/pyproject.toml", project_toml("c"))
+    write(root / "packages/c/src/c/__init__.py", "")
+    write(root / "tests/test_c.py", "import c\n")
+    repo.commit("initial")
+    write(root / "packages/a/src/a/x.py", "x = 1\n")
+    repo.commit("a changes")
+    write(root / "packages/c/src/c/x.py", "x = 1\n")
+    write(root / "tests/test_c.py", "import c\n\ndef test_c():\n    pass\n")
+    repo.commit("c and its root test")
+    write(root / "docs/index.md", "# docs\n")
+    repo.commit("docs")
+    return repo
+
+
+def test_replay_compares_ours_with_paths_only_and_all(repo: Repo) -> None:
+    report = replay(load_workspace(repo.path), last=10)
+    assert report.members == 3
+    rows = [(c.subject, c.ours, c.ours_all, c.paths_only, c.paths_all) for c in report.commits]
+    assert rows == [
+        ("docs", (), False, (), False),
+        ("c and its root test", ("c",), False, ("a", "b", "c"), True),
+        ("a changes", ("a", "b"), False, ("a", "b"), False),
+    ]  # the root commit has no parent to compare with
+    single = report.summary(single_member=True)
+    assert (single.commits, single.full_jobs, single.ours_jobs, single.paths_jobs) == (2, 6, 3, 5)
+    data = json.loads(render_replay(report, "json"))
+    assert data["single_member"]["ours_share"] == 0.5
+    assert data["commits"][1]["saved_share"] == round(2 / 3, 4)
+    markdown = render_replay(report, "markdown")
+    assert "```mermaid\nxychart-beta" in markdown
+    assert "| single-member commits | 2 | 50.0% | 83.3% | 100% | 0 | 1 |" in markdown
+
+
+def test_since_walks_the_commits_after_rev(repo: Repo) -> None:
+    report = replay(load_workspace(repo.path), since="HEAD~2")
+    assert [c.subject for c in report.commits] == ["docs", "c and its root test"]
+
+
+def test_bad_input_is_one_line(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(WorkspaceError, match="not in this clone"):
+        replay(load_workspace(repo.path), since="nope")
+    with pytest.raises(WorkspaceError, match="at least 1"):
+        replay(load_workspace(repo.path), last=0)
+    code = main(["workspace", "replay", "--root", str(repo.path), "--since=-x"])
+    assert code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_cli_text(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["workspace", "replay", "--root", str(repo.path), "--last", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("3 members, 3 commits replayed")
+    assert "single-member commits (2): ours 50.0% of member jobs" in out
