@@ -40,11 +40,13 @@ __all__ = [
 
 #: Environment changes for every step: the prompt files say --frozen/--locked themselves, so
 #: CI's UV_LOCKED/UV_FROZEN must not turn `uv lock` into a check; the project's own .venv is
-#: used, not the caller's; no colour codes in captured output.
+#: used, not the caller's (nox sets UV_PROJECT_ENVIRONMENT to its session venv: a `uv sync`
+#: that inherits it empties that venv); no colour codes in captured output.
 DEFAULT_ENV: Mapping[str, str | None] = {
     "UV_LOCKED": None,
     "UV_FROZEN": None,
     "VIRTUAL_ENV": None,
+    "UV_PROJECT_ENVIRONMENT": None,
     "FORCE_COLOR": None,
     "NO_COLOR": "1",
     "PY_COLORS": "0",

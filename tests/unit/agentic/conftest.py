@@ -43,7 +43,9 @@ def _uv() -> str:
 
 def _run(*argv: str, cwd: Path) -> None:
     env = {
-        k: v for k, v in os.environ.items() if k not in {"UV_LOCKED", "UV_FROZEN", "VIRTUAL_ENV"}
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"UV_LOCKED", "UV_FROZEN", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}
     }
     result = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"{argv}: {result.stdout}{result.stderr}"

@@ -68,7 +68,10 @@ repos:
 
 def _env() -> dict[str, str]:
     env = {**os.environ, **GIT_ENV}
+    # nox sets UV_PROJECT_ENVIRONMENT to the session's venv: `uv sync` here must build the
+    # temporary project's own .venv, not empty the environment the tests run in.
     env.pop("VIRTUAL_ENV", None)
+    env.pop("UV_PROJECT_ENVIRONMENT", None)
     return env
 
 

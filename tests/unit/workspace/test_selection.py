@@ -197,11 +197,13 @@ class FakeSession:
     ],
 )
 def test_unit_session_keeps_xdist_unless_told(
-    monkeypatch: pytest.MonkeyPatch, posargs: list[str], xdist: list[str]
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, posargs: list[str], xdist: list[str]
 ) -> None:
     noxfile = load_noxfile(monkeypatch)
-    monkeypatch.setattr(noxfile, "install_locked", lambda *a, **k: None)
-    monkeypatch.setattr(noxfile, "_erase_coverage", lambda kind: None)
+    # The session decorator installs through tta_dev.nox; the coverage data it erases
+    # before a run lives in ROOT, which must not be this checkout's (its own run's data).
+    monkeypatch.setattr("tta_dev.nox.install_locked", lambda *a, **k: None)
+    monkeypatch.setattr(noxfile, "ROOT", tmp_path)
     session = FakeSession(posargs)
     noxfile.unit(session)
     (command,) = session.runs
