@@ -87,6 +87,26 @@ def register(parser: argparse.ArgumentParser) -> None:
     replay.add_argument("--head", default="HEAD", metavar="REF", help="walk from REF (HEAD)")
     replay.set_defaults(handler=_replay)
 
+    audit = commands.add_parser(
+        "audit",
+        help="mutation-based safety audit: failures our test selection would let through",
+        description=(
+            "In a temporary copy, break each member (a public function raises / returns a wrong"
+            " value), run the tests ours selects and the full suite, and report escapes"
+            " (the full suite fails, the selection passes). Exit 1 when something escaped."
+        ),
+    )
+    _root_and_format(audit, ("text", "json", "markdown"))
+    audit.add_argument(
+        "--generated",
+        type=int,
+        metavar="N",
+        help="audit a generated workspace of N members (tests under tests/ and benchmarks/)",
+    )
+    audit.add_argument("--sample", type=int, metavar="K", help="audit K members at random")
+    audit.add_argument("--seed", type=int, default=0, help="seed for --sample (default 0)")
+    audit.set_defaults(handler=_audit)
+
     lock_diff = commands.add_parser(
         "lock-diff",
         help="what changed between two uv.lock files",
@@ -199,6 +219,27 @@ def _replay(args: argparse.Namespace) -> int:
     report = replay(load_workspace(args.root), last=args.last, since=args.since, head=args.head)
     print(render_replay(report, args.format))
     return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    import tempfile
+
+    # Runs tests: it lives in devtools, imported only for this command.
+    from tta_dev.devtools.audit import audit, generate_workspace, render_audit
+    from tta_dev.workspace import WorkspaceError
+
+    if args.sample is not None and args.sample < 1:
+        raise WorkspaceError(f"--sample must be at least 1, not {args.sample}")
+    if args.generated is not None:
+        if args.generated < 2:
+            raise WorkspaceError(f"--generated needs at least 2 members, not {args.generated}")
+        with tempfile.TemporaryDirectory(prefix="tta-audit-gen-") as tmp:
+            root = generate_workspace(Path(tmp) / "generated", args.generated)
+            report = audit(root, sample=args.sample, seed=args.seed, plugins=False)
+    else:
+        report = audit(args.root, sample=args.sample, seed=args.seed)
+    print(render_audit(report, args.format))
+    return 1 if report.escaped else 0
 
 
 def _lock_diff(args: argparse.Namespace) -> int:
