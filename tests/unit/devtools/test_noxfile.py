@@ -16,13 +16,18 @@ import nox.registry
 import pytest
 
 from tests.unit.devtools.test_services import SECRET, _FakeRedis, _Ready
-from tta_dev.devtools.services import find_free_port
+from tta_dev.devtools.services import ProvisionResult, find_free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def load_noxfile(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """Import noxfile.py afresh; nox's options and registry are restored after the test."""
+def load_noxfile(monkeypatch: pytest.MonkeyPatch, tmp_root: Path | None = None) -> ModuleType:
+    """Import noxfile.py afresh; nox's options and registry are restored after the test.
+
+    With ``tmp_root`` the sessions run as if the project were there (the coverage data
+    they erase first is not this checkout's), install nothing, and find Chromium and
+    Graphviz without installing them.
+    """
     monkeypatch.setattr(nox.registry, "_REGISTRY", {})
     for name in ("error_on_missing_interpreters", "sessions", "reuse_venv"):
         monkeypatch.setattr(nox.options, name, getattr(nox.options, name))
@@ -31,6 +36,14 @@ def load_noxfile(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if tmp_root is not None:
+        monkeypatch.setattr(module, "ROOT", tmp_root)
+        monkeypatch.setattr("tta_dev.nox.install_locked", lambda *a, **k: None)
+        monkeypatch.setattr(
+            module,
+            "provide_tool",
+            lambda name, **_k: ProvisionResult(name, name, f"/usr/bin/{name}"),
+        )
     return module
 
 
@@ -97,13 +110,13 @@ def fake_prometheus() -> Iterator[int]:
 
 
 def test_integration_session_prints_no_password(
-    monkeypatch: pytest.MonkeyPatch, fake_redis: _FakeRedis, fake_prometheus: int
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_redis: _FakeRedis, fake_prometheus: int
 ) -> None:
     redis_url = f"redis://:{SECRET}@127.0.0.1:{fake_redis.port}/0"
     prom_url = f"http://admin:{SECRET}@127.0.0.1:{fake_prometheus}?token={SECRET}"
     monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("PROMETHEUS_URL", prom_url)
-    noxfile = load_noxfile(monkeypatch)
+    noxfile = load_noxfile(monkeypatch, tmp_path)
     session = FakeSession()
     noxfile.integration(session)
     assert SECRET not in session.printed()
@@ -116,11 +129,11 @@ def test_integration_session_prints_no_password(
 
 
 def test_observability_session_prints_no_password(
-    monkeypatch: pytest.MonkeyPatch, fake_prometheus: int
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_prometheus: int
 ) -> None:
     prom_url = f"http://admin:{SECRET}@127.0.0.1:{fake_prometheus}/?token={SECRET}"
     monkeypatch.setenv("PROMETHEUS_URL", prom_url)
-    noxfile = load_noxfile(monkeypatch)
+    noxfile = load_noxfile(monkeypatch, tmp_path)
     session = FakeSession()
     noxfile.observability(session)
     assert SECRET not in session.printed()
@@ -156,14 +169,15 @@ def test_selfcheck_command_reads_a_secret_url_from_the_environment(
     assert "--prometheus" in done.stdout
 
 
-def test_unreachable_service_url_error_has_no_password(monkeypatch: pytest.MonkeyPatch) -> None:
-    noxfile = load_noxfile(monkeypatch)
+def test_unreachable_service_url_error_has_no_password(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    noxfile = load_noxfile(monkeypatch, tmp_path)
     monkeypatch.setenv("REDIS_URL", f"redis://:{SECRET}@127.0.0.1:{find_free_port()}/0")
-    monkeypatch.setattr(
-        noxfile,
-        "provide_services",
-        _with_timeout(noxfile.provide_services, 0.2),
-    )
+    import tta_dev.devtools.services as services
+
+    # tta_dev.nox.services looks provide_services up when it runs.
+    monkeypatch.setattr(services, "provide_services", _with_timeout(services.provide_services, 0.2))
     session = FakeSession()
     with pytest.raises(SessionError, match=r"REDIS_URL=redis://127\.0\.0\.1:\d+/0 is set"):
         noxfile.integration(session)
