@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
+from tta_dev.errors import TtaDevError
+
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser
 
@@ -119,11 +121,20 @@ class Invocation:
         return self.runner in {"uv run", "uvx"}
 
 
+class ShellParserMissing(TtaDevError, RuntimeError):
+    """tree-sitter (the ``devtools`` extra) is not installed, so shell cannot be read."""
+
+
 @cache
 def _parser() -> Parser:
-    import tree_sitter_bash  # devtools extra: only the drift check parses shell
-    from tree_sitter import Language, Parser
-
+    try:
+        import tree_sitter_bash  # devtools extra: only the drift check parses shell
+        from tree_sitter import Language, Parser
+    except ImportError as exc:
+        raise ShellParserMissing(
+            f"reading workflow scripts needs the devtools extra ({exc.name} is missing):"
+            " uv add 'tta-dev[devtools]' (or uv sync --extra devtools)"
+        ) from exc
     return Parser(Language(tree_sitter_bash.language()))
 
 

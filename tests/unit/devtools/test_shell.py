@@ -150,3 +150,19 @@ def test_option_tables_match_the_uv_in_use(command: list[str], table: frozenset[
     help_text = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     missing = _value_options(help_text) - table
     assert not missing, f"add to the table in _shell.py: {sorted(missing)}"
+
+
+def test_without_the_devtools_extra_the_parser_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from tta_dev.devtools import _shell
+
+    _shell._parser.cache_clear()
+    monkeypatch.setitem(sys.modules, "tree_sitter_bash", None)  # import fails as if absent
+    try:
+        with pytest.raises(_shell.ShellParserMissing, match=r"uv add 'tta-dev\[devtools\]'"):
+            _shell._parser()
+    finally:
+        _shell._parser.cache_clear()
