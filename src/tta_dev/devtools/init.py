@@ -142,7 +142,11 @@ def _group_name(existing: set[str], names: tuple[str, ...], role: str) -> str:
     return next((n for n in names if n in existing), role)
 
 
-def _check_python_range(pyproject: Mapping[str, Any], groups: Mapping[str, str]) -> None:
+def _check_python_range(
+    pyproject: Mapping[str, Any],
+    groups: Mapping[str, str],
+    pyprojects: Sequence[Mapping[str, Any]],
+) -> None:
     """A project that admits Pythons older than tta-dev's must scope tta-dev's groups.
 
     uv resolves every group for the whole ``requires-python`` range, so ``uv add --group
@@ -152,16 +156,21 @@ def _check_python_range(pyproject: Mapping[str, Any], groups: Mapping[str, str])
     """
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-    raw = _table(pyproject, "project").get("requires-python")
-    if not isinstance(raw, str):
-        return
-    try:
-        spec = SpecifierSet(raw)
-    except InvalidSpecifier:
-        return
-    older = [
-        f"3.{minor}" for minor in range(7, _TTA_DEV_PYTHON[1]) if spec.contains(f"3.{minor}.99")
-    ]
+    # uv resolves a workspace for the intersection of its members' ranges: one member that
+    # admits 3.10 (a virtual root has no range of its own) makes the workspace admit it.
+    older: list[str] = []
+    raw = ""
+    for table in pyprojects:
+        candidate = _table(table, "project").get("requires-python")
+        if not isinstance(candidate, str):
+            continue
+        try:
+            spec = SpecifierSet(candidate)
+        except InvalidSpecifier:
+            continue
+        old = [f"3.{m}" for m in range(7, _TTA_DEV_PYTHON[1]) if spec.contains(f"3.{m}.99")]
+        if len(old) > len(older):
+            older, raw = old, candidate
     if not older:
         return
     scoped = _table(pyproject, "tool", "uv", "dependency-groups")
@@ -226,7 +235,13 @@ def detect_project(root: Path) -> ProjectFacts:
     name = str(_table(pyproject, "project").get("name") or root.resolve().name)
     existing = set(_table(pyproject, "dependency-groups"))
     groups = {role: _group_name(existing, names, role) for role, names in _GROUP_NAMES.items()}
-    _check_python_range(pyproject, groups)
+    member_tables: list[Mapping[str, Any]] = [pyproject]
+    for folder in member_paths:
+        try:
+            member_tables.append(load_toml(folder / "pyproject.toml", f"{folder}/pyproject.toml"))
+        except ValueError:
+            continue  # the workspace model read it already; a range we cannot read is none
+    _check_python_range(pyproject, groups, member_tables)
     return ProjectFacts(
         name=name if _SAFE.match(name) else "this project",
         workspace=is_workspace,

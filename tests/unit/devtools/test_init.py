@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -156,3 +157,16 @@ def test_a_project_older_than_tta_devs_python_gets_the_fix_in_one_line(tmp_path:
     assert plan.facts.test_group == "tests"
     assert plan.commands[-1][:4] == ("uv", "add", "--group", "tests")
     assert '@session(groups=["tests"])' in {f.path: f for f in plan.files}["noxfile.py"].content
+
+
+def test_a_member_older_than_tta_devs_python_counts_in_a_virtual_workspace(
+    tmp_path: Path,
+) -> None:
+    root = _workspace(tmp_path / "w")
+    beta = root / "packages/beta/pyproject.toml"
+    beta.write_text(
+        re.sub(r'requires-python = "[^"]*"', 'requires-python = ">=3.9"', beta.read_text())
+    )
+    assert '">=3.9"' in beta.read_text()
+    with pytest.raises(InitError, match=r"requires-python '>=3\.9' admits Python 3\.10"):
+        plan_init(root)
