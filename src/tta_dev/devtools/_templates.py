@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ProjectFacts", "ci_workflow", "noxfile", "precommit_config", "tasks_file"]
+__all__ = [
+    "ProjectFacts",
+    "affected_workflow",
+    "ci_workflow",
+    "noxfile",
+    "precommit_config",
+    "tasks_file",
+]
 
 # Actions pinned to full commit SHAs (the versions this project's own CI uses).
 CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
@@ -327,6 +334,84 @@ jobs:
           merge-multiple: true
       - name: Combine and report coverage
         run: uv run nox -s coverage
+"""
+
+
+def affected_workflow() -> str:
+    """Affected-only CI for a uv workspace: one job per affected member.
+
+    Pull requests: ``tta-dev workspace affected --base origin/BASE --format matrix`` (a
+    change it cannot attribute lists every member); pushes to the default branch: every
+    member. Each member's job runs the nox ``tests`` session with ``--for-member``: the
+    member's own tests, root tests that import it, and tests that import no member.
+    """
+    setup = f"""      - uses: {CHECKOUT}
+        with:
+          persist-credentials: false
+          fetch-depth: 0
+      - uses: {SETUP_UV}
+        with:
+          version-file: pyproject.toml
+          enable-cache: true
+          cache-dependency-glob: uv.lock"""
+    return f"""name: Affected members
+
+on:
+  push:
+    branches: [main]
+  pull_request:
+
+permissions: {{}}
+
+concurrency:
+  group: affected-${{{{ github.workflow }}}}-${{{{ github.ref }}}}
+  cancel-in-progress: true
+
+env:
+  UV_LOCKED: "1"
+  FORCE_COLOR: "1"
+
+jobs:
+  select:
+    name: Affected members
+    runs-on: ubuntu-latest
+    timeout-minutes: 10
+    permissions:
+      contents: read
+    outputs:
+      matrix: ${{{{ steps.select.outputs.matrix }}}}
+    steps:
+{setup}
+      - id: select
+        name: One job per affected member (every member on the default branch)
+        env:
+          EVENT: ${{{{ github.event_name }}}}
+          BASE_REF: ${{{{ github.base_ref }}}}
+        run: |
+          if [ "$EVENT" = pull_request ]; then
+            matrix=$(uv run tta-dev workspace affected --base "origin/$BASE_REF" --format matrix)
+          else
+            matrix=$(uv run tta-dev workspace affected --files pyproject.toml --format matrix)
+          fi
+          echo "matrix=$matrix" >> "$GITHUB_OUTPUT"
+
+  member:
+    name: tests of ${{{{ matrix.member }}}}
+    needs: select
+    if: fromJSON(needs.select.outputs.matrix).include[0]
+    runs-on: ubuntu-latest
+    timeout-minutes: 30
+    permissions:
+      contents: read
+    strategy:
+      fail-fast: false
+      matrix: ${{{{ fromJSON(needs.select.outputs.matrix) }}}}
+    steps:
+{setup}
+      - name: Run the member's tests wherever they live
+        env:
+          MEMBER: ${{{{ matrix.member }}}}
+        run: uv run nox --download-python always -s tests -- --for-member "$MEMBER"
 """
 
 

@@ -29,6 +29,7 @@ from typing import Any, Literal, cast
 
 from tta_dev.devtools._templates import (
     ProjectFacts,
+    affected_workflow,
     ci_workflow,
     noxfile,
     precommit_config,
@@ -337,6 +338,8 @@ def plan_init(root: Path, *, force: bool = False, tta_dev: str = "tta-dev") -> I
         ".pre-commit-config.yaml": precommit_config(facts),
         ".gitignore": _gitignore(root),
     }
+    if facts.workspace:
+        wanted[".github/workflows/affected.yml"] = affected_workflow()
     files: list[PlannedFile] = []
     for relative, content in wanted.items():
         path = root / relative

@@ -338,6 +338,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run only the tests of workspace members affected since REF (git); everything"
         " when a change cannot be attributed",
     )
+    group.addoption(
+        "--for-member",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="run only the tests of workspace member NAME (repeatable): its own, root tests"
+        " importing it, and tests that import no member (one CI job per member)",
+    )
     parser.addini(
         "tta_sync_args",
         type="args",
@@ -349,6 +357,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect the tests of members that ``--affected-since`` finds unaffected."""
+    wanted: list[str] = config.getoption("for_member") or []
+    if wanted:
+        _keep_members(config, items, frozenset(wanted))
     ref: str | None = config.getoption("affected_since")
     if not ref:
         return
@@ -383,6 +394,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.stash[_AFFECTED_NOTE] = (
         f"--affected-since {ref}: affected members: {names}; {len(drop)} tests deselected"
     )
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+        config.stash[_EMPTIED] = not keep
+
+
+def _keep_members(config: pytest.Config, items: list[pytest.Item], wanted: frozenset[str]) -> None:
+    from packaging.utils import canonicalize_name
+
+    from tta_dev.workspace import (
+        TestMap,
+        WorkspaceError,
+        load_workspace,
+        members_for_test,
+    )
+
+    try:
+        workspace = load_workspace(config.rootpath)
+    except WorkspaceError as exc:
+        raise pytest.UsageError(f"--for-member: {exc}") from exc
+    names = frozenset(canonicalize_name(n) for n in wanted)
+    unknown = sorted(names - workspace.names)
+    if unknown:
+        raise pytest.UsageError(f"--for-member: {unknown[0]!r} is not a workspace member")
+    test_map = TestMap(workspace)
+    by_file: dict[Path, frozenset[str] | None] = {}
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        if item.path not in by_file:
+            by_file[item.path] = members_for_test(workspace, item.path, test_map)
+        members = by_file[item.path]
+        (keep if members is None or members & names else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

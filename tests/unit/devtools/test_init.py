@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -170,3 +171,30 @@ def test_a_member_older_than_tta_devs_python_counts_in_a_virtual_workspace(
     assert '">=3.9"' in beta.read_text()
     with pytest.raises(InitError, match=r"requires-python '>=3\.9' admits Python 3\.10"):
         plan_init(root)
+
+
+def test_a_workspace_gets_the_affected_only_workflow(tmp_path: Path) -> None:
+    from tta_dev.devtools.consistency import NoxSession, workflow_problems
+
+    files = {f.path: f for f in plan_init(_workspace(tmp_path / "w")).files}
+    workflow = files[".github/workflows/affected.yml"].content
+    assert "--format matrix" in workflow
+    assert '-s tests -- --for-member "$MEMBER"' in workflow
+    assert "persist-credentials: false" in workflow
+    assert "${{ github" not in workflow.split("run: |", 1)[-1].split("member:")[0]
+    path = write(tmp_path / "out/.github/workflows/affected.yml", workflow)
+    assert workflow_problems([path], [NoxSession("tests", ("ci",))]) == []
+    single = {f.path for f in plan_init(_single(tmp_path / "p")).files}
+    assert ".github/workflows/affected.yml" not in single
+    binary = Path(sys.executable).with_name("zizmor")
+    if not binary.exists():
+        if os.environ.get("CI"):
+            pytest.fail("zizmor is missing: uv sync --group lint")
+        pytest.skip("zizmor is missing: uv sync --group lint")
+    zizmor = subprocess.run(
+        [str(binary), "--offline", "--persona=pedantic", str(path.parent)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr

@@ -109,6 +109,21 @@ def test_a_root_test_runs_when_it_imports_an_affected_member(project: Repo) -> N
 
 
 @pytest.mark.slow
+def test_for_member_runs_a_members_tests_wherever_they_live(project: Repo) -> None:
+    write(project.path / "packages/c/src/c/__init__.py", "")
+    write(
+        project.path / "tests/test_root_c.py",
+        "if False:\n    import c\n\ndef test_root_c():\n    pass\n",
+    )
+    result = pytest_run(project, "--for-member", "c")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ran(result) == {"test_c", "test_root_c", "test_misc"}  # test_misc imports no member
+    unknown = pytest_run(project, "--for-member", "nope")
+    assert unknown.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "'nope' is not a workspace member" in unknown.stderr
+
+
+@pytest.mark.slow
 def test_everything_runs_when_the_change_cannot_be_attributed(project: Repo) -> None:
     write(project.path / "Makefile", "all:\n")
     result = pytest_run(project, "--affected-since", "main")
