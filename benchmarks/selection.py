@@ -66,7 +66,9 @@ def replay_table(repo: Path, last: int) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Replay real history and audit a generated workspace."
+    )
     parser.add_argument("--repo", type=Path, help="a uv workspace git checkout to replay")
     parser.add_argument("--last", type=int, default=100)
     parser.add_argument("--generated", type=int, default=8, help="members of the audit workspace")
