@@ -36,6 +36,8 @@ __all__ = [
     "InputError",
     "check_json_depth",
     "check_toml_depth",
+    "check_toml_text",
+    "clip",
     "describe",
     "load_json",
     "load_toml",
@@ -81,6 +83,11 @@ def quote(text: str, limit: int = 80) -> str:
     if len(text) <= limit:
         return repr(text)
     return f"{text[:limit]!r}… ({len(text)} characters)"
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """``text`` itself when short, else its first ``limit`` characters and an ellipsis."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 _REPR = reprlib.Repr()
@@ -176,13 +183,14 @@ def read_text(path: Path | str, *, what: str | None = None, limit: int = DEFAULT
 # quantifier, so the scan is linear.
 # An unterminated string runs to the end of its line (or of the text): always a match,
 # never a rescan.
+# Loops are unrolled (`a*(?:b a*)*`) so that runs of plain characters cost no group each.
 _TOML_STRINGS = (
-    r'"""(?:[^"\\]|\\[\s\S]?|""?(?!"))*(?:"""(?:""?)?|\Z)'  # multi-line basic
+    r'"""[^"\\]*(?:(?:\\[\s\S]?|""?(?!"))[^"\\]*)*(?:"""(?:""?)?|\Z)'  # multi-line basic
     r"|'''[\s\S]*?(?:'''(?:''?)?|\Z)"  # multi-line literal
-    r'|"(?:[^"\\\n]|\\[^\n]?)*"?'  # basic
+    r'|"[^"\\\n]*(?:\\[^\n]?[^"\\\n]*)*"?'  # basic
     r"|'[^'\n]*'?"  # literal
 )
-_TOML_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+_TOML_PART = r"""(?:[A-Za-z0-9_-]+|"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\n]*')"""
 
 
 def _toml_scanner(max_depth: int) -> re.Pattern[str]:
@@ -196,7 +204,9 @@ def _toml_scanner(max_depth: int) -> re.Pattern[str]:
 
 
 _TOML_SCANNER = _toml_scanner(TOML_MAX_DEPTH)
-_JSON_SCANNER = re.compile(r'(?P<text>"(?:[^"\\]|\\[\s\S]?)*"?)|(?P<open>[\[{]+)|(?P<close>[\]}]+)')
+_JSON_SCANNER = re.compile(
+    r'(?P<text>"[^"\\]*(?:\\[\s\S]?[^"\\]*)*"?)|(?P<open>[\[{]+)|(?P<close>[\]}]+)'
+)
 
 
 def _line(text: str, offset: int) -> int:
@@ -237,6 +247,21 @@ def check_json_depth(text: str, what: str, max_depth: int = JSON_MAX_DEPTH) -> N
 _LONE_CR = re.compile(r"\r(?!\n)")
 
 
+def check_toml_text(text: str, what: str, max_depth: int = TOML_MAX_DEPTH) -> None:
+    """What any TOML parser should be spared: a lone carriage return (uv rejects it, and a
+    text-mode read would have turned it into a newline) and nesting beyond ``max_depth``.
+
+    For a caller with its own parser (tomli's compiled build recurses on the C stack).
+    """
+    lone = _LONE_CR.search(text)
+    if lone is not None:
+        raise InputError(
+            f"{what}: invalid TOML (a carriage return alone at line {_line(text, lone.start())};"
+            " only CRLF or LF end a line): fix the file"
+        )
+    check_toml_depth(text, what, max_depth)
+
+
 def load_toml(
     source: Path | str,
     what: str | None = None,
@@ -255,13 +280,7 @@ def load_toml(
     else:
         label = what or "TOML text"
         text = source.removeprefix(_BOM)
-    lone = _LONE_CR.search(text)
-    if lone is not None:
-        raise InputError(
-            f"{label}: invalid TOML (a carriage return alone at line {_line(text, lone.start())};"
-            " only CRLF or LF end a line): fix the file"
-        )
-    check_toml_depth(text, label, max_depth)
+    check_toml_text(text, label, max_depth)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -24,7 +24,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from tta_dev.errors import TtaDevError
 
@@ -69,6 +69,18 @@ class UsageError(TtaDevError):
     """Bad input from the user: reported as one line, exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one bounded line (exit 2), not a usage block.
+
+    Subcommand parsers are made of the same class (``add_subparsers`` takes the parent's).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        from tta_dev._safeio import one_line
+
+        self.exit(2, f"{self.prog}: error: {one_line(message, 300)} (see {self.prog} --help)\n")
+
+
 class _LazyVersion(argparse.Action):
     """``--version`` that reads the installed version (importlib.metadata) only when asked."""
 
@@ -91,7 +103,7 @@ class _LazyVersion(argparse.Action):
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The parser for ``argv``: only the group ``argv`` names is loaded (every group if none)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tta-dev", description="tta-dev: uv workspace workflows, checks and automation."
     )
     parser.add_argument("--version", action=_LazyVersion)
@@ -118,13 +130,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments)
     handler = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help()
+        print(
+            f"tta-dev: error: name a command: {', '.join(COMMANDS)} (see tta-dev --help)",
+            file=sys.stderr,
+        )
         return 2
     try:
         return int(handler(args))
-    except (TtaDevError, OSError, ValueError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"tta-dev: error: {message}", file=sys.stderr)
+    except (TtaDevError, OSError, ValueError, RecursionError) as exc:
+        from tta_dev._safeio import one_line
+
+        # RecursionError: a last guard; every reader bounds nesting before it parses.
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"tta-dev: error: {one_line(text)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from tta_dev._safeio import quote
+from tta_dev.cli import UsageError
 
 # The format names only: the library loads when a command runs, so --help stays cheap.
 from tta_dev.workspace._render import (
@@ -23,8 +27,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="workspace_command", metavar="SUBCOMMAND")
 
     def usage(_args: argparse.Namespace) -> int:
-        parser.print_help()
-        return 2
+        raise UsageError(
+            "workspace needs a subcommand: members, graph, affected or lock-diff"
+            " (tta-dev workspace --help)"
+        )
 
     parser.set_defaults(handler=usage)
 
@@ -263,10 +269,10 @@ def _lock_from(spec: str, root: Path, label: str) -> Lockfile:
     )
 
     path = Path(spec)
-    if path.is_file():
-        return read_lock(path)
     if path.is_dir():
         return read_lock(path / LOCK_FILE)
+    if os.path.lexists(spec):  # a FIFO or device says so, rather than "not a revision"
+        return read_lock(path)
     repo = _git.repository_root(root)
     if repo is not None and not spec.startswith("-"):
         commit = _git.resolve_commit(repo, spec)
@@ -274,8 +280,8 @@ def _lock_from(spec: str, root: Path, label: str) -> Lockfile:
             lock_path = (find_workspace_root(root) / LOCK_FILE).relative_to(repo).as_posix()
             text = _git.file_at(repo, commit, lock_path)
             if text is None:
-                raise WorkspaceError(f"{label}: {lock_path} does not exist at {spec!r}")
-            return parse_lock(text, f"{lock_path} at {spec}")
+                raise WorkspaceError(f"{label}: {lock_path} does not exist at {quote(spec)}")
+            return parse_lock(text, f"{lock_path} at {quote(spec)}")
     raise WorkspaceError(
-        f"{label}: {spec!r} is neither a uv.lock file nor a git revision: pass a lock's path"
+        f"{label}: {quote(spec)} is neither a uv.lock file nor a git revision: pass a lock's path"
     )

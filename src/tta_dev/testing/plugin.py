@@ -363,6 +363,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ref: str | None = config.getoption("affected_since")
     if not ref:
         return
+    from tta_dev._safeio import clip
     from tta_dev.workspace import (
         TestMap,
         WorkspaceError,
@@ -378,7 +379,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError(f"--affected-since: {exc}") from exc
     if result.all:
         config.stash[_AFFECTED_NOTE] = (
-            f"--affected-since {ref}: running every test ({'; '.join(result.why_all)})"
+            f"--affected-since {clip(ref)}: running every test ({'; '.join(result.why_all)})"
         )
         return
     keep: list[pytest.Item] = []
@@ -392,7 +393,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         (keep if members is None or members & result.names else drop).append(item)
     names = ", ".join(sorted(result.names)) or "none"
     config.stash[_AFFECTED_NOTE] = (
-        f"--affected-since {ref}: affected members: {names}; {len(drop)} tests deselected"
+        f"--affected-since {clip(ref)}: affected members: {names}; {len(drop)} tests deselected"
     )
     if drop:
         config.hook.pytest_deselected(items=drop)

@@ -10,12 +10,14 @@ member claims), everything is affected and the result says why.
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from tta_dev._safeio import quote
 from tta_dev.workspace import _git
 from tta_dev.workspace._diff import closure_changes, describe_change
 from tta_dev.workspace._errors import WorkspaceError
@@ -239,9 +241,9 @@ def paths_in_workspace(
         candidate = Path(text)
         absolute = candidate if candidate.is_absolute() else repo / candidate
         normal = Path(posixpath.normpath(absolute.as_posix()))
-        if normal != repo and repo not in normal.parents:
+        if not normal.is_relative_to(repo):  # linear; `in normal.parents` is quadratic
             raise WorkspaceError(
-                f"{text!r} is outside the repository {repo}: pass paths relative to it"
+                f"{quote(text)} is outside the repository {repo}: pass paths relative to it"
             )
         relative = normal.relative_to(repo).as_posix()
         out.append(relative if prefix == "." else posixpath.relpath(relative, prefix))
@@ -277,13 +279,20 @@ def affected_since(
     head_commit = _git.resolve_commit(repo, head or "HEAD")
     why: str | None = None
     if base_commit is None:
-        why = f"base {base!r} is not in this clone" + _shallow_hint(repo)
+        why = f"base {quote(base)} is not in this clone" + _shallow_hint(repo)
     elif head_commit is None:
-        why = f"head {head!r} is not in this clone" if head else "the repository has no commits yet"
+        why = (
+            f"head {quote(head)} is not in this clone"
+            if head
+            else "the repository has no commits yet"
+        )
     else:
         start = _git.merge_base(repo, base_commit, head_commit)
         if start is None:
-            why = f"{base!r} and {head or 'HEAD'} share no history here" + _shallow_hint(repo)
+            why = (
+                f"{quote(base)} and {quote(head) if head else 'HEAD'} share no history here"
+                + _shallow_hint(repo)
+            )
         else:
             changed = _git.changed_files(repo, start, head_commit if head else None)
             paths = paths_in_workspace(workspace, changed, repo)
@@ -322,10 +331,11 @@ def _lock_and_text(
         commit = _git.resolve_commit(repo, head)
         lock_path = Path(posixpath.relpath(workspace.root / LOCK_FILE, repo)).as_posix()
         text = _git.file_at(repo, commit, lock_path) if commit else None
-        where = f"{LOCK_FILE} at {head}"
+        where = f"{LOCK_FILE} at {quote(head)}"
     else:
         path = workspace.root / LOCK_FILE
-        text = read_lock_text(path) if path.is_file() else None
+        # Only a missing lock is "no lock": a FIFO or folder there is an error.
+        text = read_lock_text(path) if os.path.lexists(path) else None
         where = str(path)
     return (parse_lock(text, where), text) if text is not None else None
 
@@ -355,10 +365,17 @@ def _lock_change(
         return LockChange(None, None, "was deleted")
     new_lock, new_text = new
     lock_path = Path(posixpath.relpath(workspace.root / LOCK_FILE, repo)).as_posix()
-    old_text = _git.file_at(repo, base, lock_path)
+    try:
+        old_text = _git.file_at(repo, base, lock_path)
+    except WorkspaceError as exc:  # too large or not UTF-8: as unreadable as invalid TOML
+        old_text, old_error = "", exc
+    else:
+        old_error = None
     if old_text is None:
         return LockChange(None, new_lock, "did not exist at the base")
     try:
+        if old_error is not None:
+            raise old_error
         # Package tables the change left alone are taken from the head's lock.
         old = parse_lock(old_text, f"{LOCK_FILE} at {base[:12]}", reuse=(new_text, new_lock))
     except WorkspaceError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from tta_dev._safeio import DEFAULT_LIMIT, InputError, decode, quote
 from tta_dev.workspace._errors import WorkspaceError
 
 TIMEOUT_S = 120
@@ -39,7 +40,7 @@ def _git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProc
 def check_ref(ref: str) -> str:
     """Reject text that git would read as an option or that cannot be a revision."""
     if not ref or ref.startswith("-") or any(c in ref for c in "\0\n\r"):
-        raise WorkspaceError(f"{ref!r} is not a git revision: pass a branch, tag or commit")
+        raise WorkspaceError(f"{quote(ref)} is not a git revision: pass a branch, tag or commit")
     return ref
 
 
@@ -91,12 +92,26 @@ def changed_files(repo: Path, base: str, head: str | None) -> tuple[str, ...]:
     return tuple(sorted(paths))
 
 
-def file_at(repo: Path, commit: str, path: str) -> str | None:
-    """The text of repository-relative ``path`` at ``commit``; ``None`` if it is absent."""
-    result = _git(repo, "cat-file", "blob", f"{commit}:{path}", check=False)
+def file_at(repo: Path, commit: str, path: str, limit: int = DEFAULT_LIMIT) -> str | None:
+    """The text of repository-relative ``path`` at ``commit``; ``None`` if it is absent.
+
+    At most ``limit`` bytes (the blob's size is asked first) of strict UTF-8, as a file
+    in the work tree is read (``tta_dev._safeio``).
+    """
+    spec = f"{commit}:{path}"
+    size = _git(repo, "cat-file", "-s", spec, check=False)
+    if size.returncode != 0:
+        return None
+    label = f"{path} at {commit[:12]}"
+    if int(size.stdout.decode().strip() or 0) > limit:
+        raise WorkspaceError(f"{label} is larger than {limit:,} bytes: is it the right file?")
+    result = _git(repo, "cat-file", "blob", spec, check=False)
     if result.returncode != 0:
         return None
-    return result.stdout.decode("utf-8", "replace")
+    try:
+        return decode(result.stdout, label)
+    except InputError as exc:
+        raise WorkspaceError(str(exc)) from exc
 
 
 def run(repo: Path, *args: str) -> bytes:

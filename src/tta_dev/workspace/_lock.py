@@ -8,6 +8,7 @@ sources normalised so that spelling alone (``https://pypi.org/simple/`` against
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from packaging.utils import canonicalize_name as _canonicalize_name
 
+from tta_dev._safeio import InputError, describe, quote, read_text
 from tta_dev.workspace._errors import WorkspaceError
 from tta_dev.workspace._gc import collector_paused
 from tta_dev.workspace._toml import (
@@ -157,16 +159,16 @@ def read_lock(path: Path) -> Lockfile:
 
 
 def read_lock_text(path: Path) -> str:
-    """The text of a ``uv.lock`` file."""
-    if not path.is_file():
-        raise WorkspaceError(
-            f"{path} not found: run `uv lock` to create it (or pass the lock's path)"
-        )
+    """The text of a ``uv.lock`` file: a regular file, bounded, bytes as they are
+    (``tta_dev._safeio.read_text``: a FIFO is "not a regular file", not a hang)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WorkspaceError(f"{path}: cannot read ({exc})") from exc
-    return text
+        return read_text(path)
+    except InputError as exc:
+        if not os.path.lexists(path):
+            raise WorkspaceError(
+                f"{path} not found: run `uv lock` to create it (or pass the lock's path)"
+            ) from exc
+        raise WorkspaceError(str(exc)) from exc
 
 
 def parse_lock(
@@ -178,13 +180,14 @@ def parse_lock(
     revision): package tables whose text is identical there are taken from it, not parsed
     again, so reading the other end of a one-package change costs one package.
     """
+    text = text.removeprefix("\ufeff")  # uv reads a lock with a BOM
     with collector_paused():
         if reuse is not None:
             lock = _parse_reusing(text, where, *reuse)
             if lock is not None:
                 return lock
         try:
-            data = loads(slim_lock_text(text))
+            data = loads(slim_lock_text(text), where)  # bounded: a WorkspaceError if too deep
         except TOMLDecodeError:
             data = parse_toml(text, where)  # the real error, from the whole text
         return lock_from_table(data, where)
@@ -229,7 +232,7 @@ def _parse_reusing(text: str, where: str, other_text: str, other: Lockfile) -> L
     fresh = [0, *(i for i, table in enumerate(tables) if i and table not in known)]
     part = head + "".join(_PACKAGE + tables[i] for i in fresh)
     try:
-        data = loads(slim_lock_text(part))
+        data = loads(slim_lock_text(part), where)
     except TOMLDecodeError:
         return None  # parsed whole, for the error tomllib gives on the whole text
     lock = lock_from_table(data, where)
@@ -313,7 +316,7 @@ def lock_from_table(data: Table, where: str) -> Lockfile:
         raise WorkspaceError(f"{where}: no `version`: is this a uv.lock? run `uv lock`")
     if type(version) is not int or version != SUPPORTED_LOCK_VERSION:  # not True, not 1.0
         raise WorkspaceError(
-            f"{where}: lock version {version!r} is not supported (this reader knows version"
+            f"{where}: lock version {describe(version)} is not supported (this reader knows version"
             f" {SUPPORTED_LOCK_VERSION}): lock with a uv that writes version"
             f" {SUPPORTED_LOCK_VERSION} or upgrade tta-dev"
         )
@@ -337,7 +340,7 @@ def normalise_source(raw: Mapping[str, Any], where: str) -> LockSource:
     kinds = [k for k in SOURCE_KINDS if k in raw]
     if len(kinds) != 1 or not isinstance(raw[kinds[0]], str):
         raise WorkspaceError(
-            f"{where}: source {dict(raw)!r} is not one of {', '.join(SOURCE_KINDS)}"
+            f"{where}: source {describe(dict(raw))} is not one of {', '.join(SOURCE_KINDS)}"
         )
     return _source(kinds[0], cast(str, raw[kinds[0]]))
 
@@ -386,7 +389,7 @@ def _package(entry: Table, where: str) -> LockedPackage:
     if not raw_name:
         raise WorkspaceError(f"{where}: a [[package]] has no `name`")
     name = _name(raw_name)
-    label = f"{where} package {name!r}"
+    label = f"{where} package {quote(name)}"
     raw_source = entry.get("source")
     if not isinstance(raw_source, dict):
         raise WorkspaceError(f"{label}: no `source` table")
@@ -417,7 +420,7 @@ def _dependency_tables(
         return ()
     tables = table(entry, key, where)
     return tuple(
-        (_name(name), _dependencies(tables, name, f"{where} {key} {name!r}"))
+        (_name(name), _dependencies(tables, name, f"{where} {key} {quote(name)}"))
         for name in sorted(tables)
     )
 
@@ -452,7 +455,7 @@ def _dependency(fields: dict[str, Any], raw_name: str, where: str) -> LockDepend
     raw_source = fields.get("source")
     extras = fields.get("extra", [])
     if not isinstance(extras, list) or not all(isinstance(e, str) for e in cast(list[Any], extras)):
-        raise WorkspaceError(f"{where}: `extra` of {raw_name!r} must be a list of strings")
+        raise WorkspaceError(f"{where}: `extra` of {quote(raw_name)} must be a list of strings")
     return LockDependency(
         name=_name(raw_name),
         version=string(fields, "version", where),

@@ -12,16 +12,23 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from tta_dev._safeio import clip, describe, quote
 from tta_dev.workspace._errors import WorkspaceError
 from tta_dev.workspace._gc import collector_paused
-from tta_dev.workspace._globs import check_glob, glob_match, has_magic, normalise_pattern
+from tta_dev.workspace._globs import (
+    check_glob,
+    compile_glob,
+    glob_match,
+    has_magic,
+    normalise_pattern,
+)
 from tta_dev.workspace._rules import AffectedRules, default_rules, rules_from_pyproject
 from tta_dev.workspace._toml import Table, read_toml, string, string_list, table
 
@@ -29,6 +36,12 @@ DependencyKind = Literal["runtime", "optional", "group"]
 PYPROJECT = "pyproject.toml"
 # Leftovers that do not make a folder a would-be member (uv ignores gitignored files).
 _IGNORABLE_DIRS = frozenset({"__pycache__", ".git", ".venv", ".mypy_cache", ".pytest_cache"})
+#: Most member and exclude patterns one workspace may list (a real one lists a few dozen):
+#: each magic pattern walks the tree, so an unbounded list is an unbounded wait.
+MAX_PATTERNS = 10_000
+#: Most requirements one file's dependency groups may expand to with ``include-group``:
+#: 3,000 groups that each include the next expand to 4.5 million.
+MAX_GROUP_REQUIREMENTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -93,17 +106,28 @@ class Workspace:
         for member in self.members:
             if member.name == wanted:
                 return member
-        raise WorkspaceError(f"no workspace member named {name!r}")
+        raise WorkspaceError(f"no workspace member named {quote(name)}")
 
     @property
     def names(self) -> frozenset[str]:
         """The member names."""
         return frozenset(m.name for m in self.members)
 
+    @cached_property
+    def _by_path(self) -> Mapping[str, Member]:
+        return {m.path: m for m in self.members}
+
+    @cached_property
+    def _deepest_member(self) -> int:
+        """The most folders in one member's path (0 when only the root is a member)."""
+        return max((m.path.count("/") + 1 for m in self.members if m.path != "."), default=0)
+
     def owner_of(self, path: str) -> Member | None:
         """The member whose folder is the deepest one containing ``path`` (workspace-relative)."""
-        by_path = {m.path: m for m in self.members}
-        parts = path.split("/")
+        by_path = self._by_path
+        # Only the first few folders can name a member: time linear in the path, however
+        # deep (60,000 folders took 46 s when every prefix was joined and looked up).
+        parts = path.split("/", self._deepest_member)
         for depth in range(len(parts) - 1, 0, -1):
             member = by_path.get("/".join(parts[:depth]))
             if member is not None:
@@ -123,9 +147,9 @@ def find_workspace_root(start: Path) -> Path:
     project: Path | None = None
     for folder in (here, *here.parents):
         pyproject = folder / PYPROJECT
-        if not pyproject.is_file():
+        if not _present(pyproject):
             continue
-        data = read_toml(pyproject)
+        data = read_toml(pyproject)  # a FIFO or folder here is an error, not "absent"
         if _workspace_table(data, str(pyproject)) is not None:
             if project is None:
                 return folder
@@ -134,8 +158,7 @@ def find_workspace_root(start: Path) -> Path:
             where = f"{pyproject} [tool.uv.workspace]"
             excludes = string_list(section, "exclude", where)
             patterns = string_list(section, "members", where)
-            for pattern in (*patterns, *excludes):
-                check_glob(pattern, where)
+            _check_patterns(patterns, excludes, where)
             excluded = any(glob_match(p, relative) for p in excludes)
             included = any(glob_match(p, relative) for p in patterns)
             return folder if included and not excluded else project
@@ -190,7 +213,7 @@ def _load_workspace(start: Path) -> Workspace:
     for member in members:
         if member.name in seen:
             raise WorkspaceError(
-                f"two workspace members are named {member.name!r}: {seen[member.name]} and"
+                f"two workspace members are named {quote(member.name)}: {seen[member.name]} and"
                 f" {member.path}: rename one"
             )
         seen[member.name] = member.path
@@ -217,51 +240,160 @@ def _expand_members(
     """Yield ``(relative folder, pattern)`` for every member folder the globs select."""
     seen: set[str] = set()
     where = f"{root / PYPROJECT} [tool.uv.workspace]"
-    for pattern in (*patterns, *excludes):
-        check_glob(pattern, where)
+    _check_patterns(patterns, excludes, where)
+    listings: dict[str, list[tuple[str, bool, bool]]] = {}
+    empty: dict[str, bool] = {}
     real_root = root.resolve()
-    for raw in patterns:
+    for raw in dict.fromkeys(patterns):
         pattern = normalise_pattern(raw)
         if Path(pattern).is_absolute() or ".." in pattern.split("/"):
             raise WorkspaceError(
-                f"member pattern `{raw}` leaves the workspace root (no absolute paths, no"
+                f"member pattern `{clip(raw)}` leaves the workspace root (no absolute paths, no"
                 f" `..`): use a path inside {root}"
             )
         if has_magic(pattern):
-            folders = sorted(p for p in root.glob(pattern) if p.is_dir())
+            found = _glob_folders(str(root), pattern, listings)
         else:
-            folders = [root / pattern]
-            if not folders[0].is_dir():
+            folder = root / pattern
+            if not _is_folder(folder):
                 raise WorkspaceError(
-                    f"workspace member `{raw}` is not a folder: create it or remove it from"
+                    f"workspace member `{clip(raw)}` is not a folder: create it or remove it from"
                     " [tool.uv.workspace] members"
                 )
-        for folder in folders:
-            if not folder.resolve().is_relative_to(real_root):
+            found = [(folder.relative_to(root).as_posix() if folder != root else ".", True)]
+        # Folder paths stay strings: a Path per folder of a 1,000-folder chain is quadratic.
+        for relative, via_link in found:
+            folder = os.path.join(root, relative) if relative != "." else str(root)
+            # Resolving costs a system call per folder on the path: only where a link may be.
+            if via_link and not Path(folder).resolve().is_relative_to(real_root):
                 raise WorkspaceError(
-                    f"workspace member folder {folder.relative_to(root).as_posix()} (matched by"
-                    f" `{raw}`) is outside the workspace root: it links to {folder.resolve()}"
+                    f"workspace member folder {clip(relative)} (matched by `{clip(raw)}`) is"
+                    f" outside the workspace root: it links to {Path(folder).resolve()}"
                 )
-            relative = folder.relative_to(root).as_posix() if folder != root else "."
             if relative in seen or any(glob_match(e, relative) for e in excludes):
                 continue
             seen.add(relative)
-            if not (folder / PYPROJECT).is_file():
-                if _holds_no_files(folder):
+            if not _present(os.path.join(folder, PYPROJECT)):
+                if _holds_no_files(folder, empty):
                     continue  # as uv: an empty folder is not a member
                 raise WorkspaceError(
-                    f"workspace member folder {relative} (matched by `{raw}`) has no"
+                    f"workspace member folder {relative} (matched by `{clip(raw)}`) has no"
                     f" {PYPROJECT}: add one or list the folder under [tool.uv.workspace] exclude"
                 )
             yield relative, raw
 
 
-def _holds_no_files(folder: Path) -> bool:
-    for _dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if d not in _IGNORABLE_DIRS]
-        if filenames:
-            return False
-    return True
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long for the system, for one
+        return False
+
+
+def _present(path: Path | str) -> bool:
+    """Whether anything (a file, a folder, a FIFO, a broken link) is at ``path``."""
+    return os.path.lexists(path)
+
+
+def _check_patterns(patterns: tuple[str, ...], excludes: tuple[str, ...], where: str) -> None:
+    if len(patterns) + len(excludes) > MAX_PATTERNS:
+        raise WorkspaceError(
+            f"{where}: {len(patterns) + len(excludes):,} member and exclude patterns (at most"
+            f" {MAX_PATTERNS:,}): use globs such as packages/*"
+        )
+    for pattern in dict.fromkeys((*patterns, *excludes)):
+        check_glob(pattern, where)
+
+
+def _listing(
+    folder: str, cache: dict[str, list[tuple[str, bool, bool]]]
+) -> list[tuple[str, bool, bool]]:
+    """``(name, is a folder, is a link)`` of each entry of ``folder`` (empty if unreadable)."""
+    found = cache.get(folder)
+    if found is None:
+        found = list[tuple[str, bool, bool]]()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    try:
+                        found.append((entry.name, entry.is_dir(), entry.is_symlink()))
+                    except OSError:
+                        continue
+        except OSError:  # unreadable, vanished, or a path too long for the system
+            pass
+        cache[folder] = found
+    return found
+
+
+def _glob_folders(
+    root: str, pattern: str, cache: dict[str, list[tuple[str, bool, bool]]]
+) -> list[tuple[str, bool]]:
+    """The folders below ``root`` whose relative path matches the magic glob ``pattern``.
+
+    One iterative walk that feeds each folder name to the compiled glob and prunes a
+    branch as soon as no continuation can match: no recursion (a 1,100-folder chain is
+    fine), and ``**/**/**/**/**/*`` costs one pass over the tree, not one per ``**``.
+    Links to folders are listed, and followed only while the pattern has no ``**`` (its
+    depth then bounds the walk; ``pathlib.glob`` does not follow them under ``**`` either).
+    Each folder comes as its ``/``-separated path relative to ``root``, with whether a
+    link is on its way from ``root``.
+    """
+    glob = compile_glob(pattern)
+    follow_links = "**" not in pattern
+    found: list[tuple[str, bool]] = []
+    stack: list[tuple[str, str, int, bool]] = [(root, "", glob.start, False)]
+    while stack:
+        folder, relative, state, via_link = stack.pop()
+        for name, is_dir, is_link in _listing(folder, cache):
+            if not is_dir:
+                continue
+            here = glob.feed(state, name)
+            if not here:
+                continue
+            path = f"{relative}{name}"
+            if glob.accepts(here):
+                found.append((path, via_link or is_link))
+            below = glob.feed(here, "/")
+            if below and (follow_links or not is_link):
+                stack.append((os.path.join(folder, name), f"{path}/", below, via_link or is_link))
+    return sorted(found)
+
+
+def _holds_no_files(folder: str, memo: dict[str, bool]) -> bool:
+    """Whether ``folder`` holds no file outside leftover folders.
+
+    Iterative (no recursion) and remembered per folder in ``memo``: under ``**`` every
+    folder of a chain is a candidate, and walking each one's subtree anew is quadratic.
+    """
+    stack: list[tuple[str, list[str] | None]] = [(folder, None)]
+    while stack:
+        here, subfolders = stack[-1]
+        if here in memo:
+            stack.pop()
+            continue
+        if subfolders is None:  # first visit: list it, then see to its subfolders
+            subfolders = list[str]()
+            has_file = False
+            try:
+                with os.scandir(here) as entries:
+                    for entry in entries:
+                        if not entry.is_dir():
+                            has_file = True
+                            break
+                        if entry.name not in _IGNORABLE_DIRS and not entry.is_symlink():
+                            subfolders.append(entry.path)
+            except OSError:
+                pass
+            if has_file:
+                memo[here] = False
+                stack.pop()
+                continue
+            stack[-1] = (here, subfolders)
+            stack += [(sub, None) for sub in subfolders if sub not in memo]
+            continue
+        stack.pop()  # second visit: every subfolder is known
+        memo[here] = all(memo.get(sub, True) for sub in subfolders)
+    return memo[folder]
 
 
 def _member(folder: Path, relative: str, data: Table, root_sources: Mapping[str, bool]) -> Member:
@@ -309,7 +441,9 @@ def _parse_requirements(
             name, extras = _requirement_parts(value)
         except InvalidRequirement as exc:
             first = str(exc).splitlines()[0]
-            raise WorkspaceError(f"{where}: invalid requirement {value!r} ({first})") from exc
+            raise WorkspaceError(
+                f"{where}: invalid requirement {quote(value)} ({quote(first)})"
+            ) from exc
         parsed.append(DeclaredDependency(name=name, extras=extras, kind=kind, via=via))
     return parsed
 
@@ -342,36 +476,73 @@ def _dependency_groups(data: Table, where: str) -> dict[str, tuple[str, ...]]:
     groups: dict[str, list[Any]] = {}
     for name, value in raw.items():
         if not isinstance(value, list):
-            raise WorkspaceError(f"{where}: dependency group `{name}` must be a list")
+            raise WorkspaceError(f"{where}: dependency group `{clip(name)}` must be a list")
         groups.setdefault(canonicalize_name(name), []).extend(cast(list[Any], value))
     legacy = string_list(table(table(data, "tool", where), "uv", where), "dev-dependencies", where)
     if legacy:
         groups.setdefault("dev", []).extend(legacy)
 
-    def expand(name: str, trail: tuple[str, ...]) -> list[str]:
-        if name in trail:
-            raise WorkspaceError(
-                f"{where}: dependency group `{name}` includes itself ({' -> '.join((*trail, name))})"
-            )
-        if name not in groups:
-            raise WorkspaceError(f"{where}: `include-group = {name!r}` names no dependency group")
-        out: list[str] = []
-        for item in groups[name]:
+    # Iterative, with each group expanded once: 3,000 groups each including the next
+    # recurse 3,000 deep, and a group included twice at each level doubles per level.
+    expanded: dict[str, tuple[str, ...]] = {}
+    total = 0
+    for top in sorted(groups):
+        trail: list[str] = []
+        on_trail: set[str] = set()
+
+        def enter(name: str, trail: list[str] = trail, on_trail: set[str] = on_trail) -> None:
+            if name in on_trail:
+                cycle = " -> ".join(quote(n, 40) for n in (*trail[trail.index(name) :], name))
+                raise WorkspaceError(
+                    f"{where}: dependency group `{clip(name)}` includes itself ({cycle})"
+                )
+            if name not in groups:
+                raise WorkspaceError(
+                    f"{where}: `include-group = {quote(name)}` names no dependency group"
+                )
+            trail.append(name)
+            on_trail.add(name)
+
+        enter(top)
+        stack: list[tuple[str, int, dict[str, None]]] = [(top, 0, {})]
+        while stack:
+            name, index, out = stack[-1]
+            items = groups[name]
+            if index == len(items):
+                stack.pop()
+                trail.pop()
+                on_trail.discard(name)
+                expanded[name] = tuple(out)
+                total += len(out)
+                if total > MAX_GROUP_REQUIREMENTS:
+                    raise WorkspaceError(
+                        f"{where}: the dependency groups expand to more than"
+                        f" {MAX_GROUP_REQUIREMENTS:,} requirements (long include-group chains):"
+                        " include fewer groups in each other"
+                    )
+                if stack:
+                    stack[-1][2].update(out)
+                continue
+            stack[-1] = (name, index + 1, out)
+            item = items[index]
             if isinstance(item, str):
-                out.append(item)
+                out[item] = None
             elif isinstance(item, Mapping) and isinstance(
                 cast(Table, item).get("include-group"), str
             ):
-                included = cast(str, cast(Table, item)["include-group"])
-                out += expand(canonicalize_name(included), (*trail, name))
+                included = canonicalize_name(cast(str, cast(Table, item)["include-group"]))
+                done = expanded.get(included)
+                if done is not None and included not in on_trail:
+                    out.update(dict.fromkeys(done))
+                    continue
+                enter(included)
+                stack.append((included, 0, {}))
             else:
                 raise WorkspaceError(
-                    f"{where}: dependency group `{name}` holds {item!r}: use requirement strings"
-                    " or { include-group = ... }"
+                    f"{where}: dependency group `{clip(name)}` holds {describe(cast(object, item))}: use"
+                    " requirement strings or { include-group = ... }"
                 )
-        return out
-
-    return {name: tuple(expand(name, ())) for name in sorted(groups)}
+    return {name: expanded[name] for name in sorted(groups)}
 
 
 def _sources(data: Table, where: str) -> dict[str, bool]:
@@ -380,6 +551,11 @@ def _sources(data: Table, where: str) -> dict[str, bool]:
     out: dict[str, bool] = {}
     for name, value in sources.items():
         entries: list[Any] = cast(list[Any], value) if isinstance(value, list) else [value]
+        if not all(isinstance(e, Mapping) for e in entries):
+            raise WorkspaceError(
+                f"{where}: [tool.uv.sources] {quote(name)} must be a table such as"
+                " { workspace = true } or a list of them (uv rejects anything else)"
+            )
         out[canonicalize_name(name)] = any(
             isinstance(e, Mapping) and cast(Table, e).get("workspace") is True for e in entries
         )

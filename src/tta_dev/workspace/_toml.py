@@ -11,34 +11,48 @@ from typing import Any, cast
 # which accepts what tomllib rejects, hence the pin below 2.3 in pyproject.toml.
 import tomli
 
+from tta_dev._safeio import InputError, check_toml_text, one_line, read_text
 from tta_dev.workspace._errors import WorkspaceError
 
 Table = Mapping[str, Any]
 TOMLDecodeError = tomli.TOMLDecodeError
 
 
-def loads(text: str) -> dict[str, Any]:
-    """TOML text as tomllib reads it (``TOMLDecodeError`` when it is invalid)."""
+def loads(text: str, where: str = "TOML text") -> dict[str, Any]:
+    """TOML text as tomllib reads it (``TOMLDecodeError`` when it is invalid).
+
+    First ``tta_dev._safeio.check_toml_text``: nesting deeper than uv reads (80) or a lone
+    carriage return is a ``WorkspaceError`` before the parser sees it (the compiled parser
+    recurses on the C stack, and is quadratic in the parts of a dotted key).
+    """
+    try:
+        check_toml_text(text, where)
+    except InputError as exc:
+        raise WorkspaceError(str(exc)) from exc
     return tomli.loads(text)
 
 
 def parse_toml(text: str, where: str) -> Table:
-    """Parse TOML text; ``where`` names the file in the error message."""
+    """Parse TOML text, bounded (``loads``); ``where`` names it in errors."""
     try:
-        return loads(text)
+        return loads(text.removeprefix("\ufeff"), where)
     except TOMLDecodeError as exc:
-        raise WorkspaceError(f"{where}: invalid TOML ({exc}): fix the file") from exc
+        raise WorkspaceError(
+            f"{where}: invalid TOML ({one_line(str(exc), 200)}): fix the file"
+        ) from exc
 
 
 def read_toml(path: Path, where: str | None = None) -> Table:
-    """Read and parse a TOML file; a missing or unreadable file is a ``WorkspaceError``."""
+    """Read and parse a TOML file: only a regular file, of bounded size and nesting.
+
+    Missing, not a regular file (a FIFO, a folder), too large, not UTF-8 or invalid: a
+    ``WorkspaceError`` (``tta_dev._safeio.read_text``).
+    """
     label = where or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise WorkspaceError(f"{label} not found") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WorkspaceError(f"{label}: cannot read ({exc})") from exc
+        text = read_text(path, what=label)
+    except InputError as exc:
+        raise WorkspaceError(str(exc)) from exc
     return parse_toml(text, label)
 
 

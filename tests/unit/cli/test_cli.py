@@ -19,9 +19,38 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert __version__ != "0+unknown"
 
 
-def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_command_is_one_line_naming_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
-    assert "drift" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert not out
+    assert err.count("\n") == 1
+    assert "drift, workspace" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["nosuch"],
+        ["workspace", "affected"],
+        ["workspace", "members", "--format", "x" * 200_000],
+        ["workspace", "members", "--bogus", "y" * 200_000],
+        ["workspace", "lock-diff", "only-one"],
+        ["--no-such-option"],
+    ],
+)
+def test_usage_errors_are_one_bounded_line_exit_2(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert not out
+    assert err.count("\n") == 1
+    assert err.startswith("tta-dev")
+    assert ": error: " in err
+    assert "usage:" not in err
+    assert len(err) < 600
 
 
 def test_drift_on_missing_root_is_one_line_exit_2(

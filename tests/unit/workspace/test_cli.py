@@ -343,10 +343,13 @@ def test_hostile_text_in_files_and_refs(sample: Path, capsys: pytest.CaptureFixt
     assert not (sample / "pwned").exists()
 
 
-def test_workspace_without_subcommand_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "workspace")
+def test_workspace_without_subcommand_says_so_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "workspace")
     assert code == 2
-    assert "lock-diff" in out
+    assert not out
+    assert "lock-diff" in one_line_error(err)
 
 
 def test_console_script_has_no_traceback(tmp_path: Path) -> None:
