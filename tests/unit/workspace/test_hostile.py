@@ -149,7 +149,7 @@ def test_include_group_cycle_far_down_is_named(tmp_path: Path) -> None:
 def test_affected_since_option_reports_bad_input_in_one_line(tmp_path: Path) -> None:
     """The pytest plugin: a nested pyproject is a pytest usage error, not a traceback."""
     root = project(tmp_path, NESTED_PYPROJECTS["array 100,000"])
-    config = SimpleNamespace(getoption=lambda _name: "main", rootpath=root, stash={})
+    config = SimpleNamespace(getoption={"affected_since": "main"}.get, rootpath=root, stash={})
     with pytest.raises(pytest.UsageError, match=r"^--affected-since: .*nested deeper") as info:
         plugin.pytest_collection_modifyitems(cast(Any, config), [])
     assert "\n" not in str(info.value)
