@@ -44,6 +44,9 @@ def _footer(report: MetricsReport) -> str:
 
 
 def _text(report: MetricsReport) -> str:
+    if not report.operations and report.skipped_lines:
+        # A file of only unreadable lines is not "no metrics yet": say what was skipped.
+        return f"no readable metrics: {_footer(report)}"
     if not report.operations:
         return "no metrics recorded yet: run `tta-dev metrics run -- uv <args>`"
     rows = [_HEADER, *_rows(report)]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -285,6 +286,21 @@ def _with_extra(requirement: str, extra: str = "devtools") -> str:
     return f"{name}[{extra}]{requirement[match.end() :]}"
 
 
+def _check_requirement(requirement: str) -> None:
+    """A path or a PEP 508 requirement; anything else would fail late inside `uv add`."""
+    if os.sep in requirement or requirement.startswith("."):
+        return
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        Requirement(requirement)
+    except InvalidRequirement:
+        raise InitError(
+            f"--tta-dev {requirement[:80]!r} is not a requirement or a path:"
+            " pass e.g. tta-dev, 'tta-dev>=0.1' or a path to a checkout"
+        ) from None
+
+
 def _present(pyproject: Mapping[str, Any], group: str) -> set[str]:
     entries = _list(_table(pyproject, "dependency-groups").get(group))
     return _requirement_names(entries)
@@ -330,6 +346,7 @@ def _gitignore(root: Path) -> str:
 
 def plan_init(root: Path, *, force: bool = False, tta_dev: str = "tta-dev") -> InitPlan:
     """What ``init`` would write in ``root``, and the ``uv add`` commands it would run."""
+    _check_requirement(tta_dev)
     facts = detect_project(root)
     wanted = {
         "noxfile.py": noxfile(facts),
@@ -395,7 +412,7 @@ def apply_plan(plan: InitPlan, *, runner: Runner = _run) -> None:
     for command in plan.commands:
         result = runner(command, plan.root)
         if result.returncode != 0:
-            raise InitError(f"`{' '.join(command[:4])} ...` failed: {_uv_reason(result.stderr)}")
+            raise InitError(f"`{shlex.join(command[:4])} ...` failed: {_uv_reason(result.stderr)}")
     for planned in plan.files:
         if planned.action not in ("create", "update"):
             continue
@@ -407,7 +424,8 @@ def apply_plan(plan: InitPlan, *, runner: Runner = _run) -> None:
 def render_plan(plan: InitPlan, *, dry_run: bool) -> str:
     """What was (or would be) done, one line per file and command; diffs in a dry run."""
     verb = {"create": "create", "update": "update", "unchanged": "unchanged", "skip": "skip"}
-    lines = [("would run: " if dry_run else "ran: ") + " ".join(c) for c in plan.commands]
+    # shlex.join: the lines are meant to be pasted, and `nox>=2026.8` unquoted is a redirect.
+    lines = [("would run: " if dry_run else "ran: ") + shlex.join(c) for c in plan.commands]
     for planned in plan.files:
         note = (
             " (exists with other content; --force replaces it)" if planned.action == "skip" else ""

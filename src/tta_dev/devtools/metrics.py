@@ -174,7 +174,10 @@ def _tool_version(tool: str, cwd: Path | None) -> str:
     out = _first_line([tool, "--version"], cwd)
     # "uv 0.13.9 (x86_64-unknown-linux-gnu)" -> "0.13.9"; other tools keep their line.
     parts = out.split()
-    return parts[1] if len(parts) >= 2 and parts[0] == Path(tool).name else out
+    # Only a version-looking second word: "true (GNU coreutils) 9.1" keeps its whole line.
+    if len(parts) >= 2 and parts[0] == Path(tool).name and parts[1][:1].isdigit():
+        return parts[1]
+    return out
 
 
 def record_command(
@@ -195,6 +198,11 @@ def record_command(
     executable = shutil.which(argv[0])
     if executable is None:
         raise MetricsError(f"{argv[0][:80]!r} not found on PATH: install it or fix the command")
+    target = metrics_file if cwd is None else cwd / metrics_file
+    # Checked before the command runs: a FIFO would block the append after a long `uv sync`,
+    # and a folder would turn the command's own exit code into a metrics error.
+    if target.exists() and not target.is_file():
+        raise MetricsError(f"{target} is not a regular file: pass the metrics .jsonl file")
     start = time.perf_counter()
     try:
         completed = subprocess.run(
@@ -213,7 +221,7 @@ def record_command(
         commit=_first_line(["git", "rev-parse", "--short=12", "HEAD"], cwd),
         timestamp=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    append_record(metrics_file if cwd is None else cwd / metrics_file, record)
+    append_record(target, record)
     return record, completed if capture else None
 
 

@@ -198,3 +198,16 @@ def test_a_workspace_gets_the_affected_only_workflow(tmp_path: Path) -> None:
         check=False,
     )
     assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
+
+
+def test_commands_shown_can_be_pasted_into_a_shell(tmp_path: Path) -> None:
+    root = _single(tmp_path / "p")
+    text = render_plan(plan_init(root), dry_run=True)
+    assert "'nox>=2026.8'" in text, "unquoted, `>=` is a shell redirect"
+
+
+def test_a_tta_dev_requirement_that_is_not_one_is_refused_up_front(tmp_path: Path) -> None:
+    root = _single(tmp_path / "p")
+    with pytest.raises(InitError, match="is not a requirement or a path"):
+        plan_init(root, tta_dev="tta-dev; $(touch pwned)")
+    assert plan_init(root, tta_dev="tta-dev>=0.1").commands

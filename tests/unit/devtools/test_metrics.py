@@ -230,3 +230,36 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path: Path, args: tuple[str, ...])
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_a_metrics_file_that_is_not_a_file_is_refused_before_the_command_runs(
+    tmp_path: Path,
+) -> None:
+    fifo = tmp_path / "m.jsonl"
+    os.mkfifo(fifo)  # appending to it would block forever once the command had run
+    marker = tmp_path / "ran"
+    with pytest.raises(MetricsError, match="not a regular file"):
+        record_command(["touch", str(marker)], metrics_file=fifo)
+    with pytest.raises(MetricsError, match="not a regular file"):
+        record_command(["touch", str(marker)], metrics_file=tmp_path)
+    assert not marker.exists(), "the command must not run when its record cannot be kept"
+
+
+def test_tool_version_is_a_version_or_the_whole_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "gnutool"
+    tool.write_text("#!/bin/sh\necho 'gnutool (GNU coreutils) 9.1'\n")
+    tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    record, _ = record_command(["gnutool"], metrics_file=tmp_path / "m.jsonl", capture=True)
+    assert record.tool_version == "gnutool (GNU coreutils) 9.1"
+
+
+def test_a_file_of_unreadable_lines_says_so() -> None:
+    history = parse_history(["not json", '{"operation": "x"}'])
+    text = render_metrics_report(metrics_report(history), "text")
+    assert "2 unreadable line(s) skipped" in text
+    assert "no metrics recorded yet" not in text
