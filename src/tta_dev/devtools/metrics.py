@@ -170,7 +170,17 @@ def _first_line(command: Sequence[str], cwd: Path | None) -> str:
     return (result.stdout.strip().splitlines() or [""])[0] if result.returncode == 0 else ""
 
 
+# Tools whose `--version` only prints. Anything else (a project's ./bench.sh that ignores
+# its arguments) would run a second time just to be asked its version, so it is not asked.
+_VERSIONED = frozenset(
+    {"uv", "uvx", "python", "python3", "ruff", "pyright", "mypy", "nox", "pytest", "pip", "git"}
+)
+
+
 def _tool_version(tool: str, cwd: Path | None) -> str:
+    name = Path(tool).name
+    if name not in _VERSIONED and not name.startswith("python3."):
+        return ""
     out = _first_line([tool, "--version"], cwd)
     # "uv 0.13.9 (x86_64-unknown-linux-gnu)" -> "0.13.9"; other tools keep their line.
     parts = out.split()

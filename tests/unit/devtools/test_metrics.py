@@ -250,12 +250,28 @@ def test_tool_version_is_a_version_or_the_whole_line(
 ) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    tool = bin_dir / "gnutool"
-    tool.write_text("#!/bin/sh\necho 'gnutool (GNU coreutils) 9.1'\n")
+    tool = bin_dir / "ruff"
+    tool.write_text("#!/bin/sh\necho 'ruff (GNU coreutils) 9.1'\n")
     tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    record, _ = record_command(["gnutool"], metrics_file=tmp_path / "m.jsonl", capture=True)
-    assert record.tool_version == "gnutool (GNU coreutils) 9.1"
+    record, _ = record_command(["ruff"], metrics_file=tmp_path / "m.jsonl", capture=True)
+    assert record.tool_version == "ruff (GNU coreutils) 9.1"
+
+
+def test_an_unknown_tool_is_run_once_not_asked_its_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    runs = tmp_path / "runs"
+    script = bin_dir / "deploy.sh"
+    # Like many project scripts, it ignores its arguments: `--version` would deploy again.
+    script.write_text(f"#!/bin/sh\necho run >> {runs}\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    record, _ = record_command(["deploy.sh"], metrics_file=tmp_path / "m.jsonl", capture=True)
+    assert runs.read_text() == "run\n"
+    assert record.tool_version == ""
 
 
 def test_a_file_of_unreadable_lines_says_so() -> None:
