@@ -190,6 +190,32 @@ def _tool_version(tool: str, cwd: Path | None) -> str:
     return out
 
 
+# Options whose value is a secret (`uv publish --token`, `--password`): the record keeps the
+# option, never the value. `-t`/`-p` mean token/password only to `uv publish`.
+_SECRET_OPTIONS = frozenset({"--token", "--password"})
+_PUBLISH_SECRET_OPTIONS = frozenset({"-t", "-p"})
+
+
+def _stored_arguments(argv: Sequence[str]) -> tuple[str, ...]:
+    """``argv[1:]`` as recorded: URLs without credentials, secret option values hidden."""
+    secret = _SECRET_OPTIONS
+    if operation_of(argv) == "uv publish":
+        secret = secret | _PUBLISH_SECRET_OPTIONS
+    stored: list[str] = []
+    hide_next = False
+    for arg in argv[1:]:
+        option, equals, _value = arg.partition("=")
+        if hide_next:
+            stored.append("***")
+            hide_next = False
+        elif equals and option in secret:
+            stored.append(f"{option}=***")
+        else:
+            hide_next = arg in secret
+            stored.append(redact_urls(arg))
+    return tuple(stored)
+
+
 def record_command(
     argv: Sequence[str],
     *,
@@ -223,7 +249,7 @@ def record_command(
     duration = time.perf_counter() - start
     record = MetricRecord(
         operation=operation_of(argv),
-        arguments=tuple(redact_urls(a) for a in argv[1:]),
+        arguments=_stored_arguments(argv),
         duration_s=round(duration, 6),
         exit_code=completed.returncode,
         tool=Path(argv[0]).name,

@@ -279,3 +279,21 @@ def test_a_file_of_unreadable_lines_says_so() -> None:
     text = render_metrics_report(metrics_report(history), "text")
     assert "2 unreadable line(s) skipped" in text
     assert "no metrics recorded yet" not in text
+
+
+def test_secret_option_values_are_never_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _fake_tool(bin_dir, "uv", 0)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    store = tmp_path / "m.jsonl"
+    argv = ["uv", "publish", "--token", "pypi-AAA", "--password=hunter2", "-t", "pypi-BBB"]
+    record, _ = record_command(argv, metrics_file=store, capture=True)
+    text = store.read_text()
+    for secret in ("pypi-AAA", "hunter2", "pypi-BBB"):
+        assert secret not in text
+    assert record.arguments == ("publish", "--token", "***", "--password=***", "-t", "***")
+    other, _ = record_command(["uv", "run", "-p", "3.12", "x"], metrics_file=store, capture=True)
+    assert other.arguments == ("run", "-p", "3.12", "x"), "-p is --python outside uv publish"
