@@ -6,7 +6,9 @@ run, which must not pay for the health checks, Graphviz or HTML rendering.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tta_dev._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from tta_dev.devtools.consistency import DriftProblem, check_drift
@@ -67,10 +69,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_getattr(__name__, _WHERE, globals())

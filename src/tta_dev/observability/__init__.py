@@ -14,9 +14,9 @@ folder and opens no port. The names that need OpenTelemetry or prometheus_client
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tta_dev._lazy import lazy_getattr
 from tta_dev.observability.efficiency import (
     EfficiencyResult,
     EfficiencyThresholds,
@@ -84,13 +84,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 __all__ = [

@@ -6,7 +6,9 @@ here would be imported by every pytest run of every project that installs tta-de
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tta_dev._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from tta_dev.testing._support import AgenticWorkspace, SyncCheck
@@ -15,17 +17,11 @@ if TYPE_CHECKING:
 __all__ = ["AgenticWorkspace", "MockCall", "MockPrimitive", "SyncCheck"]
 
 _WHERE = {
-    "AgenticWorkspace": "tta_dev.testing._support",
-    "SyncCheck": "tta_dev.testing._support",
-    "MockCall": "tta_dev.testing.mock",
-    "MockPrimitive": "tta_dev.testing.mock",
+    "AgenticWorkspace": "_support",
+    "SyncCheck": "_support",
+    "MockCall": "mock",
+    "MockPrimitive": "mock",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _WHERE, globals())
