@@ -106,6 +106,10 @@ def register_dashboard(parser: argparse.ArgumentParser) -> None:
 def _dashboard(args: argparse.Namespace) -> int:
     from tta_dev.devtools.dashboard import build_dashboard, write_dashboard
 
+    output: Path = args.output
+    # Checked before the (slow) build: mkdir on a file says only "[Errno 17] File exists".
+    if output.exists() and not output.is_dir():
+        raise ValueError(f"{output} exists and is not a folder: pass -o with a folder")
     dashboard = build_dashboard(
         args.root,
         base=args.base,
@@ -113,6 +117,6 @@ def _dashboard(args: argparse.Namespace) -> int:
         last=args.last,
         health=not args.no_health,
     )
-    target = write_dashboard(dashboard, args.output)
+    target = write_dashboard(dashboard, output)
     print(target)
     return 0

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.unit.workspace.builders import GIT_ENV
 from tests.unit.workspace.conftest import make_sample
 from tta_dev.devtools.dashboard import build_dashboard, render_dashboard, write_dashboard
@@ -80,3 +82,17 @@ def test_cli_writes_the_page(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip()) == tmp_path / "site" / "index.html"
+
+
+def test_cli_output_that_is_a_file_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tta_dev.cli import main
+
+    not_a_folder = tmp_path / "site"
+    not_a_folder.write_text("mine")
+    assert main(["dashboard", "--root", str(tmp_path), "-o", str(not_a_folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "is not a folder: pass -o with a folder" in err
+    assert not_a_folder.read_text() == "mine"
