@@ -119,7 +119,13 @@ def metrics_run(c: Context, command: str) -> None:
     """Run a uv command, time it and record it in .tta/metrics/uv.jsonl."""
     import shlex
 
-    argv = " ".join(_quote(word) for word in shlex.split(command))
+    from invoke.exceptions import Exit
+
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:  # unbalanced quotes: say so, no traceback
+        raise Exit(f"metrics.run: --command is not a shell command line ({exc})", code=2) from None
+    argv = " ".join(_quote(word) for word in words)
     c.run(f"uv run tta-dev metrics run -- {argv}", pty=False)
 
 

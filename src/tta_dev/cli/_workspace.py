@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -156,7 +157,13 @@ def _graph(args: argparse.Namespace) -> int:
     graph = build_graph(workspace, current_lock(workspace))
     affected = None
     if args.affected_since:
-        affected = [m.name for m in affected_since(workspace, args.affected_since).affected]
+        result = affected_since(workspace, args.affected_since)
+        affected = [m.name for m in result.affected]
+        if result.all:
+            # Everything coloured as affected needs its reason (an unknown ref, a shallow
+            # clone, a root file): on stderr, so the picture on stdout stays clean.
+            why = "; ".join(result.why_all) or "the change cannot be attributed"
+            print(f"tta-dev: note: every member is affected: {why}", file=sys.stderr)
     if args.format in ("svg", "html"):
         # Pictures live in devtools (Graphviz, HTML); imported only for these formats.
         from tta_dev.devtools.pictures import graph_html, graph_svg

@@ -155,3 +155,31 @@ def test_mermaid_colours_affected_members(tmp_path: Path) -> None:
     unaffected = next(line for line in chart.splitlines() if line.endswith(" unaffected"))
     assert ids["core"] not in unaffected
     assert ids["helper"] in unaffected
+
+
+def test_cli_graph_says_why_everything_is_affected(tmp_path: Path) -> None:
+    from tests.unit.devtools.test_dashboard import make_branch_workspace
+
+    root = make_branch_workspace(tmp_path / "ws")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tta_dev.cli",
+            "workspace",
+            "graph",
+            "--root",
+            str(root),
+            "--format",
+            "mermaid",
+            "--affected-since",
+            "no-such-ref",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "every member is affected: base 'no-such-ref' is not in this clone" in result.stderr
+    assert "class m0,m1,m2,m3 affected" in result.stdout

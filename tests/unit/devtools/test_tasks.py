@@ -78,3 +78,20 @@ def test_from_the_command_line(tmp_path: Path) -> None:
     assert done.stderr.strip().count("\n") == 0
     assert "is not a session name" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_metrics_run_with_unbalanced_quotes_is_one_line() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", "metrics.run", "--command", "uv 'lock"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "metrics.run: --command is not a shell command line (No closing quotation)"
+    ]
