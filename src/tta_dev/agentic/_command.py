@@ -170,11 +170,12 @@ class Command(Primitive[object, CommandResult]):
             transport, protocol = await asyncio.shield(spawn)
         except asyncio.CancelledError:
             try:
-                landed, _ = await asyncio.shield(spawn)
+                landed, proto = await asyncio.shield(spawn)
             except BaseException:  # cancelled again, or the spawn failed: end it when it lands
                 spawn.add_done_callback(_end_spawned_group)
                 raise
             _signal_group(landed.get_pid(), signal.SIGKILL)
+            await _reap(proto.exited, self.kill_grace)
             landed.close()
             raise
         except FileNotFoundError:
@@ -201,6 +202,7 @@ class Command(Primitive[object, CommandResult]):
         except BaseException:
             # Cancelled (Ctrl-C, a failing sibling with check=True): nothing may outlive us.
             _signal_group(pgid, signal.SIGKILL)
+            await _reap(protocol.exited, self.kill_grace)
             raise
         finally:
             transport.close()
@@ -250,6 +252,16 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
     # The group id stays reserved while any member lives, so this never hits a stranger.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+async def _reap(exited: asyncio.Future[None], seconds: float) -> None:
+    """Wait (bounded) until a killed leader is reaped, even while being cancelled.
+
+    Closing the transport of a killed but unreaped process leaves a zombie, and Python
+    3.13 reports it as "subprocess ... is still running" when the transport is freed.
+    """
+    with contextlib.suppress(BaseException):  # a second cancel must not skip the re-raise
+        await _within(exited, seconds)
 
 
 async def _within(future: asyncio.Future[None], seconds: float) -> bool:
