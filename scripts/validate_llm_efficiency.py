@@ -17,13 +17,13 @@ Exit 0 when every configured threshold holds, 1 with a table naming each failed 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from pathlib import Path
 from typing import NoReturn
 
 from tta_dev._redact import redact_urls
+from tta_dev._safeio import seconds
 from tta_dev.observability.efficiency import (
     check_efficiency,
     load_thresholds,
@@ -40,16 +40,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{PROG}: error: {' '.join(message.split())[:300]}\n")
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:40]!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text[:40]!r}")
-    return value
 
 
 def _runs(text: str) -> int:
@@ -72,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
     parser.add_argument("--runs", type=_runs, default=1, help="runs the metrics cover (default 1)")
     parser.add_argument(
-        "--timeout", type=_seconds, default=10.0, help="seconds per Prometheus query (default 10)"
+        "--timeout", type=seconds(), default=10.0, help="seconds per Prometheus query (default 10)"
     )
     parser.add_argument("--format", choices=["text", "markdown", "json"], default="text")
     args = parser.parse_args(argv)

@@ -25,7 +25,10 @@ import reprlib
 import stat
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 from tta_dev.errors import TtaDevError
 
@@ -43,6 +46,7 @@ __all__ = [
     "load_toml",
     "quote",
     "read_text",
+    "seconds",
 ]
 
 #: Largest file ``read_text`` reads by default (32 MiB): the biggest real ``uv.lock`` files
@@ -303,3 +307,23 @@ def load_json(text: str, what: str = "JSON text", *, max_depth: int = JSON_MAX_D
         ) from exc
     except (ValueError, RecursionError) as exc:  # e.g. an integer of 5,000 digits
         raise InputError(f"{what}: invalid JSON ({one_line(str(exc), 200)})") from exc
+
+
+def seconds(*, allow_zero: bool = False) -> Callable[[str], float]:
+    """An argparse ``type`` for a finite number of seconds (``nan`` and ``inf`` would wait
+    forever); positive unless ``allow_zero``."""
+
+    def parse(text: str) -> float:
+        import argparse
+        import math
+
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:40]!r}") from None
+        if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+            kind = "non-negative" if allow_zero else "positive"
+            raise argparse.ArgumentTypeError(f"must be a {kind} finite number, got {text[:40]!r}")
+        return value
+
+    return parse

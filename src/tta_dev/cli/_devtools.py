@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
+from tta_dev._safeio import seconds
 from tta_dev.devtools.consistency import NOX_LIST_TIMEOUT, check_drift, render_drift
 
 
@@ -14,22 +14,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["text", "json", "markdown"], default="text")
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=seconds(),
         default=NOX_LIST_TIMEOUT,
         help=f"seconds nox may take to list the sessions (default {NOX_LIST_TIMEOUT:g})",
     )
     parser.set_defaults(handler=_drift)
-
-
-def _seconds(text: str) -> float:
-    """A positive, finite number of seconds (nan and inf would wait forever)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:40]!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text[:40]!r}")
-    return value
 
 
 def _drift(args: argparse.Namespace) -> int:

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from packaging.utils import canonicalize_name
+
 from tta_dev.devtools._templates import (
     ProjectFacts,
     affected_workflow,
@@ -77,17 +79,13 @@ class InitPlan:
         return bool(self.commands) or any(f.action in ("create", "update") for f in self.files)
 
 
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def _requirement_names(values: Iterable[object]) -> set[str]:
     names: set[str] = set()
     for value in values:
         if isinstance(value, str):
             match = _NAME.match(value)
             if match:
-                names.add(_normalise(match.group(1)))
+                names.add(canonicalize_name(match.group(1)))
     return names
 
 
@@ -221,7 +219,7 @@ def detect_project(root: Path) -> ProjectFacts:
     declared: set[str] = set()
     for member in workspace.members:
         for dependency in member.dependencies:
-            declared.add(_normalise(dependency.name))
+            declared.add(canonicalize_name(dependency.name))
     services = tuple(service for service, hints in _SERVICE_HINTS.items() if declared & set(hints))
     classifiers = _list(_table(pyproject, "project").get("classifiers"))
     versions = sorted(
@@ -312,7 +310,7 @@ def _requirement_name(requirement: str) -> str:
     if os.sep in requirement or requirement.startswith("."):
         return "tta-dev"  # a path to tta-dev's source
     match = _NAME.match(requirement)
-    return _normalise(match.group(1)) if match else requirement
+    return canonicalize_name(match.group(1)) if match else requirement
 
 
 def _uv_add_commands(root: Path, facts: ProjectFacts, tta_dev: str) -> tuple[tuple[str, ...], ...]:

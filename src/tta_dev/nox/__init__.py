@@ -43,6 +43,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import nox
 
+from tta_dev.testing._support import in_ci
+
 if TYPE_CHECKING:
     from tta_dev.devtools.services import ServiceEndpoint
 
@@ -66,11 +68,6 @@ CI = "ci"
 AGGREGATE = "aggregate"
 
 F = TypeVar("F", bound=Callable[..., Any])
-_FALSE = frozenset({"", "0", "false", "no", "off"})
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in _FALSE
 
 
 def configure(
@@ -86,7 +83,7 @@ def configure(
         nox.needs_version = needs_version
     nox.options.default_venv_backend = "uv|virtualenv"
     nox.options.reuse_venv = "yes"
-    nox.options.error_on_missing_interpreters = _in_ci()
+    nox.options.error_on_missing_interpreters = in_ci()
     if default is not None:
         nox.options.sessions = list(default)
 

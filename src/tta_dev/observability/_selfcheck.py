@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from tta_dev._redact import redact_urls
+from tta_dev._safeio import seconds
 from tta_dev.primitives import (
     DEFAULT_PRICES,
     LLM,
@@ -478,20 +479,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"selfcheck: error: {' '.join(message.split())[:300]}\n")
 
 
-def _seconds(allow_zero: bool) -> Any:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:40]!r}") from None
-        if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-            kind = "non-negative" if allow_zero else "positive"
-            raise argparse.ArgumentTypeError(f"must be a {kind} finite number, got {text[:40]!r}")
-        return value
-
-    return parse
-
-
 def _missing_extra() -> str | None:
     """The first module of the observability extra that cannot be imported, if any."""
     import importlib.util
@@ -521,13 +508,13 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     parser.add_argument("--config", type=Path, default=Path("pyproject.toml"))
     parser.add_argument(
         "--timeout",
-        type=_seconds(allow_zero=True),
+        type=seconds(allow_zero=True),
         default=60.0,
         help="seconds to wait for the scrape (default 60)",
     )
     parser.add_argument(
         "--query-timeout",
-        type=_seconds(allow_zero=False),
+        type=seconds(),
         default=DEFAULT_TIMEOUT,
         help=f"seconds one PromQL query may take in all (default {DEFAULT_TIMEOUT:g})",
     )

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from packaging.utils import canonicalize_name
+
 __all__ = [
     "AgenticWorkspace",
     "SyncCheck",
@@ -26,6 +28,7 @@ __all__ = [
     "in_ci",
     "installed_distributions",
     "redis_key_prefix",
+    "unique_label",
     "venv_path",
 ]
 
@@ -71,10 +74,6 @@ def venv_path() -> Path:
     return Path(configured).resolve() if configured else Path.cwd() / ".venv"
 
 
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def installed_distributions(
     python: str | None = None, *, uv: str | None = None
 ) -> Mapping[str, str]:
@@ -95,7 +94,7 @@ def installed_distributions(
         if result.returncode == 0:
             rows = json.loads(result.stdout or "[]")
             return MappingProxyType(
-                {_normalise(str(row["name"])): str(row["version"]) for row in rows}
+                {canonicalize_name(str(row["name"])): str(row["version"]) for row in rows}
             )
     from importlib.metadata import distributions
 
@@ -103,7 +102,7 @@ def installed_distributions(
     for dist in distributions():
         name = dist.metadata["Name"]
         if name:
-            found.setdefault(_normalise(name), dist.version)
+            found.setdefault(canonicalize_name(name), dist.version)
     return MappingProxyType(dict(sorted(found.items())))
 
 
@@ -150,14 +149,20 @@ def check_synced(
     return SyncCheck(False, fix, detail.strip() or f"uv sync exited {result.returncode}")
 
 
+def unique_label(nodeid: str) -> str:
+    """A label for one test: its name (``[A-Za-z0-9_.-]`` only, 40 at most) and a random tail."""
+    name = _SAFE_ID.sub("_", nodeid.rsplit("::", 1)[-1])[:40]
+    return f"{name}-{uuid.uuid4().hex[:12]}"
+
+
 def redis_key_prefix(worker: str, nodeid: str) -> str:
     """A key prefix no other test, xdist worker or run shares: ``tta-test:<worker>:<id>:``.
 
     Only letters, digits and ``_.-`` come from the test id, so the prefix has no glob
     characters (``SCAN MATCH prefix*`` then matches exactly these keys).
     """
-    label = _SAFE_ID.sub("_", nodeid.rsplit("::", 1)[-1])[:40]
-    return f"tta-test:{_SAFE_ID.sub('_', worker)}:{label}:{uuid.uuid4().hex[:12]}:"
+    label, _, tail = unique_label(nodeid).rpartition("-")
+    return f"tta-test:{_SAFE_ID.sub('_', worker)}:{label}:{tail}:"
 
 
 def _ignored(folder: str, names: list[str]) -> set[str]:

@@ -314,7 +314,7 @@ def feature_branch(
     """
     root = agentic_workspace.root
     previous = _support.git(root, "rev-parse", "--abbrev-ref", "HEAD")
-    name = "tta-test/" + _support.redis_key_prefix("b", request.node.nodeid).split(":")[-2]
+    name = "tta-test/" + _support.unique_label(request.node.nodeid)
     _support.git(root, "checkout", "--quiet", "-b", name)
     try:
         yield name
