@@ -25,7 +25,7 @@ import reprlib
 import stat
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -293,6 +293,25 @@ def load_toml(
         ) from exc
     except RecursionError as exc:  # not expected after the scan; never a traceback
         raise InputError(f"{label}: nested too deeply: flatten it") from exc
+
+
+def value_at(data: object, *keys: str) -> object:
+    """``data[k1][k2]...`` when every step is a table, else ``None``.
+
+    Parsed TOML is user input: a key holding a string where a table belongs is "no
+    value" here, and the caller says what it expected.
+    """
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = cast("dict[str, object]", data).get(key)
+    return data
+
+
+def table_at(data: object, *keys: str) -> dict[str, Any]:
+    """``value_at`` when it is a table, else ``{}``."""
+    found = value_at(data, *keys)
+    return cast("dict[str, Any]", found) if isinstance(found, dict) else {}
 
 
 def load_json(text: str, what: str = "JSON text", *, max_depth: int = JSON_MAX_DEPTH) -> Any:

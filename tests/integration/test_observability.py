@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from prometheus_client import Gauge
 
-from tests.integration._missing import unavailable
 from tta_dev.devtools.services import ServiceUnavailableError, find_free_port, provide_services
 from tta_dev.observability import _selfcheck as selfcheck
 from tta_dev.observability import serve_metrics
+from tta_dev.testing._support import unavailable
 
 
 @pytest.fixture(scope="module")

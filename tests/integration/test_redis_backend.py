@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.integration._missing import unavailable
 from tta_dev.devtools.services import find_free_port, redis_ready, redis_server_argv, wait_until
 from tta_dev.primitives import Cache, Map, RedisBackend, WorkflowContext, step
 from tta_dev.testing import MockPrimitive
+from tta_dev.testing._support import unavailable
 
 
 async def test_cache_round_trip_on_shared_redis(redis_url: str) -> None:

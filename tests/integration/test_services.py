@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
-from tests.integration._missing import unavailable
 from tta_dev.devtools.services import prometheus_ready, provide_services, redis_ready
+from tta_dev.testing._support import unavailable
 
 
 async def test_redis_round_trip(redis_url: str) -> None:

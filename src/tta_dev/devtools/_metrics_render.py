@@ -56,13 +56,10 @@ def _text(report: MetricsReport) -> str:
     return "\n".join([*(line.rstrip() for line in lines), "", _footer(report)])
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
 def _mermaid_string(text: str) -> str:
-    # Mermaid titles are double-quoted; a quote or newline inside would end the chart.
-    return text.replace('"', "'").replace("\n", " ")
+    # Mermaid titles are double-quoted: a quote or newline inside would end the chart, and
+    # angle brackets could be read as HTML where labels allow it (shown as parentheses).
+    return text.replace('"', "'").replace("\n", " ").replace("<", "(").replace(">", ")")
 
 
 def mermaid_chart(stats: OperationStats) -> str:
@@ -85,6 +82,10 @@ def mermaid_chart(stats: OperationStats) -> str:
 
 
 def _markdown(report: MetricsReport) -> str:
+    # Operation names are command lines someone typed: Markdown or HTML in them must
+    # show as text in a PR comment or job summary, not render.
+    from tta_dev.workspace._render import markdown_escape as _md_cell
+
     if not report.operations:
         return "No metrics recorded yet: run `tta-dev metrics run -- uv <args>`."
     lines = [

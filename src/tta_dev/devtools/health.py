@@ -23,7 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
+
+from tta_dev._safeio import value_at
 
 __all__ = ["HealthCheck", "HealthReport", "check_health"]
 
@@ -70,15 +72,6 @@ def _pyproject(root: Path) -> Mapping[str, Any]:
     return load_toml(root / "pyproject.toml", "pyproject.toml")
 
 
-def _lookup(data: object, *keys: str) -> object:
-    """``data[k1][k2]...`` when each step is a table, else None (wrong types are no value)."""
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = cast("dict[str, object]", data).get(key)
-    return data
-
-
 def check_uv(root: Path, which: Callable[[str], str | None] = shutil.which) -> HealthCheck:
     uv = which("uv")
     if uv is None:
@@ -87,10 +80,10 @@ def check_uv(root: Path, which: Callable[[str], str | None] = shutil.which) -> H
     words = result.stdout.split()
     version = words[1] if len(words) >= 2 else ""
     try:
-        raw = _lookup(_pyproject(root), "tool", "uv", "required-version")
+        raw = value_at(_pyproject(root), "tool", "uv", "required-version")
         required = raw if isinstance(raw, str) else ""
     except (ValueError, OSError, AttributeError) as exc:
-        return HealthCheck("uv", "fail", f"pyproject.toml: {exc}", "fix pyproject.toml")
+        return HealthCheck("uv", "fail", str(exc), "fix pyproject.toml")
     if not required:
         return HealthCheck("uv", "pass", f"uv {version} (no required-version set)")
     from packaging.specifiers import InvalidSpecifier, SpecifierSet

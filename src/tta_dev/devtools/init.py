@@ -30,6 +30,7 @@ from typing import Any, Literal, cast
 
 from packaging.utils import canonicalize_name
 
+from tta_dev._safeio import table_at
 from tta_dev.devtools._templates import (
     ProjectFacts,
     affected_workflow,
@@ -89,16 +90,6 @@ def _requirement_names(values: Iterable[object]) -> set[str]:
     return names
 
 
-def _table(data: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
-    """``data[k1][k2]...`` when every step is a table, else ``{}`` (wrong types: no value)."""
-    current: Any = data
-    for key in keys:
-        if not isinstance(current, dict):
-            return {}
-        current = cast("dict[str, Any]", current).get(key, {})
-    return cast("dict[str, Any]", current) if isinstance(current, dict) else {}
-
-
 def _list(value: object) -> list[object]:
     return cast("list[object]", value) if isinstance(value, list) else []
 
@@ -120,7 +111,7 @@ def _has_tests(root: Path, member_paths: Sequence[Path]) -> tuple[bool, tuple[st
 
 
 def _type_checker(root: Path, pyproject: Mapping[str, Any]) -> str | None:
-    tool = _table(pyproject, "tool")
+    tool = table_at(pyproject, "tool")
     if "pyright" in tool or (root / "pyrightconfig.json").is_file():
         return "pyright"
     if "mypy" in tool or (root / "mypy.ini").is_file() or (root / ".mypy.ini").is_file():
@@ -161,7 +152,7 @@ def _check_python_range(
     older: list[str] = []
     raw = ""
     for table in pyprojects:
-        candidate = _table(table, "project").get("requires-python")
+        candidate = table_at(table, "project").get("requires-python")
         if not isinstance(candidate, str):
             continue
         try:
@@ -173,7 +164,7 @@ def _check_python_range(
             older, raw = old, candidate
     if not older:
         return
-    scoped = _table(pyproject, "tool", "uv", "dependency-groups")
+    scoped = table_at(pyproject, "tool", "uv", "dependency-groups")
     needed = ("dev", groups["test"])
     if all(isinstance(scoped.get(g), dict) and scoped[g].get("requires-python") for g in needed):
         return
@@ -190,7 +181,7 @@ def _typecheck_paths(root: Path, pyproject: Mapping[str, Any]) -> tuple[str, ...
 
     Checking ``.`` would hold the project's tasks and noxfile to its library's strictness.
     """
-    if _table(pyproject, "tool", "mypy").get("files"):
+    if table_at(pyproject, "tool", "mypy").get("files"):
         return ()
     return ("src",) if (root / "src").is_dir() else (".",)
 
@@ -212,7 +203,7 @@ def detect_project(root: Path) -> ProjectFacts:
         raise InitError(
             f"{root} is a member of the workspace at {workspace.root}: run init in the workspace root"
         )
-    is_workspace = bool(_table(pyproject, "tool", "uv", "workspace"))
+    is_workspace = bool(table_at(pyproject, "tool", "uv", "workspace"))
     members = tuple(m.name for m in workspace.members)
     member_paths = [root / m.path for m in workspace.members if m.path not in ("", ".")]
     has_tests, test_paths = _has_tests(root, member_paths)
@@ -221,7 +212,7 @@ def detect_project(root: Path) -> ProjectFacts:
         for dependency in member.dependencies:
             declared.add(canonicalize_name(dependency.name))
     services = tuple(service for service, hints in _SERVICE_HINTS.items() if declared & set(hints))
-    classifiers = _list(_table(pyproject, "project").get("classifiers"))
+    classifiers = _list(table_at(pyproject, "project").get("classifiers"))
     versions = sorted(
         {
             c.rsplit("::", 1)[1].strip()
@@ -232,8 +223,8 @@ def detect_project(root: Path) -> ProjectFacts:
         key=lambda v: tuple(int(p) for p in v.split(".")),
     )
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
-    name = str(_table(pyproject, "project").get("name") or root.resolve().name)
-    existing = set(_table(pyproject, "dependency-groups"))
+    name = str(table_at(pyproject, "project").get("name") or root.resolve().name)
+    existing = set(table_at(pyproject, "dependency-groups"))
     groups = {role: _group_name(existing, names, role) for role, names in _GROUP_NAMES.items()}
     member_tables: list[Mapping[str, Any]] = [pyproject]
     for folder in member_paths:
@@ -300,7 +291,7 @@ def _check_requirement(requirement: str) -> None:
 
 
 def _present(pyproject: Mapping[str, Any], group: str) -> set[str]:
-    entries = _list(_table(pyproject, "dependency-groups").get(group))
+    entries = _list(table_at(pyproject, "dependency-groups").get(group))
     return _requirement_names(entries)
 
 

@@ -32,7 +32,7 @@ import urllib.parse
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from tta_dev._redact import redact_urls, shown_url
 from tta_dev.errors import TtaDevError
@@ -280,8 +280,28 @@ def _no_log(_message: str) -> None:
     return None
 
 
+@dataclass(frozen=True)
+class Program:
+    """A program found on ``PATH`` as ``binary``, installed from the Debian ``apt_package``."""
+
+    name: str
+    binary: str
+    apt_package: str
+
+
+class Installable(Protocol):
+    """What :func:`provision` needs: a ``ServiceSpec`` or a ``Program``."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def binary(self) -> str: ...
+    @property
+    def apt_package(self) -> str: ...
+
+
 def provision(
-    spec: ServiceSpec,
+    spec: Installable,
     *,
     environ: Mapping[str, str] | None = None,
     runner: CommandRunner = run_command,
@@ -354,9 +374,9 @@ def provision(
 
 #: Programs some tests need that are not services (no URL, nothing to start): the name
 #: a caller asks for -> (the binary looked up on PATH, the Debian package that has it).
-TOOLS: Mapping[str, tuple[str, str]] = {
-    "chromium": ("chromium", "chromium"),
-    "graphviz": ("dot", "graphviz"),
+TOOLS: Mapping[str, Program] = {
+    "chromium": Program("chromium", "chromium", "chromium"),
+    "graphviz": Program("graphviz", "dot", "graphviz"),
 }
 
 
@@ -373,21 +393,11 @@ def provide_tool(
     ``TTA_NO_PROVISION=1`` opts out, and the result's ``reason`` says why when nothing is
     installed.
     """
-    binary, package = TOOLS[name]
-    found = which(binary)
+    program = TOOLS[name]
+    found = which(program.binary)
     if found is not None:
-        return ProvisionResult(name, package, found)
-    spec = ServiceSpec(
-        name=name,
-        env_var="",
-        binary=binary,
-        compose_service="",
-        compose_port=0,
-        scheme="",
-        ready=lambda _url: False,
-        apt_package=package,
-    )
-    return provisioner(spec, log=log)
+        return ProvisionResult(name, program.apt_package, found)
+    return provisioner(program, log=log)
 
 
 # --- starting and stopping --------------------------------------------------------------

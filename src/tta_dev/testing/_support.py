@@ -1,6 +1,6 @@
 """What the plugin's fixtures compute, as plain functions (the fixtures stay thin).
 
-Nothing here imports pytest, so each piece is testable on its own and cheap to import:
+Nothing here imports pytest at import time, so each piece is testable on its own and cheap to import:
 the plugin loads in every pytest run of every project that installs tta-dev.
 """
 
@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import NoReturn
 
 from packaging.utils import canonicalize_name
 
@@ -28,6 +29,7 @@ __all__ = [
     "in_ci",
     "installed_distributions",
     "redis_key_prefix",
+    "unavailable",
     "unique_label",
     "venv_path",
 ]
@@ -60,6 +62,19 @@ def in_ci(environ: Mapping[str, str] | None = None) -> bool:
     """True when ``CI`` is set to something other than an explicit false."""
     env = os.environ if environ is None else environ
     return env.get("CI", "").strip().lower() not in _FALSE
+
+
+def unavailable(message: str) -> NoReturn:
+    """Skip locally (``message`` says how to fix it), fail in CI (``in_ci``).
+
+    A CI run must never pass having run nothing: there a missing service, binary or
+    interpreter is a broken machine, not a reason to skip.
+    """
+    import pytest
+
+    if in_ci():
+        pytest.fail(f"{message} (CI is set, so this is an error, not a skip)", pytrace=False)
+    pytest.skip(message)
 
 
 def venv_path() -> Path:

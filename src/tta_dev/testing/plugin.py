@@ -58,13 +58,6 @@ _HOW = {
 }
 
 
-def _unavailable(message: str) -> None:
-    """Skip locally (with the fix), fail in CI: a CI run must not pass having skipped."""
-    if _support.in_ci():
-        pytest.fail(f"{message} (CI is set, so this is an error, not a skip)", pytrace=False)
-    pytest.skip(message)
-
-
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in _MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
@@ -205,7 +198,7 @@ class _Services:
             try:
                 endpoints = self.stack.enter_context(provide_services([name]))
             except ServiceUnavailableError as exc:
-                _unavailable(f"{name} is not available ({exc}); {_HOW[name]}")
+                _support.unavailable(f"{name} is not available ({exc}); {_HOW[name]}")
                 raise AssertionError("unreachable") from exc  # pragma: no cover
             self.urls[name] = endpoints[name].url
         return self.urls[name]
@@ -240,7 +233,7 @@ async def _redis_client(redis_url: str, redis_key_prefix: str) -> AsyncIterator[
     try:
         import redis.asyncio
     except ImportError:
-        _unavailable("redis_client needs the redis package: uv add 'tta-dev[redis]'")
+        _support.unavailable("redis_client needs the redis package: uv add 'tta-dev[redis]'")
         raise AssertionError("unreachable") from None  # pragma: no cover
     # redis-py's stubs leave kwargs untyped; the client is used through its own API.
     client: Any = cast(Any, redis.asyncio.Redis).from_url(redis_url)
@@ -274,7 +267,7 @@ def _redis_client_fixture() -> Any:
 
         @pytest.fixture(name="redis_client")
         def missing() -> None:
-            _unavailable("redis_client is async: uv add --group test pytest-asyncio")
+            _support.unavailable("redis_client is async: uv add --group test pytest-asyncio")
 
         missing.__doc__ = _redis_client.__doc__
         return missing

@@ -152,3 +152,15 @@ def test_load_json_depth_and_errors() -> None:
         load_json("nope")
     with pytest.raises(InputError, match="invalid JSON"):
         load_json("1" * 5000)
+
+
+def test_value_at_and_table_at_walk_tables_only() -> None:
+    from tta_dev._safeio import table_at, value_at
+
+    data = {"tool": {"uv": {"required-version": ">=0.9"}, "mypy": "not a table"}}
+    assert value_at(data, "tool", "uv", "required-version") == ">=0.9"
+    assert value_at(data, "tool", "mypy", "files") is None  # a string where a table belongs
+    assert value_at(data, "nothing", "here") is None
+    assert table_at(data, "tool", "uv") == {"required-version": ">=0.9"}
+    assert table_at(data, "tool", "uv", "required-version") == {}
+    assert table_at([], "tool") == {}

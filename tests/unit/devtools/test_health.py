@@ -165,6 +165,12 @@ def test_uv_outside_required_version_or_missing_fails(healthy: Path, tmp_path: P
     assert (missing.status, missing.detail) == ("fail", "uv is not on PATH")
     pyproject.write_text("tool = 1\n")
     assert check_uv(root).status == "pass"  # a wrong type is no requirement, not a crash
+    pyproject.write_text("[tool.uv\n")
+    broken = check_uv(root)
+    assert broken.status == "fail"
+    # The file is named once, by the reader that found the fault.
+    assert broken.detail.startswith("pyproject.toml: invalid TOML")
+    assert broken.detail.count("pyproject.toml") == 1
 
 
 def test_services_are_checked_only_when_asked_and_without_secrets() -> None:

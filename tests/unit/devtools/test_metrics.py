@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -190,6 +191,25 @@ def test_renderers() -> None:
     assert "line [0.250, 0.750]" in markdown
     assert json.loads(render_metrics_report(report, "json"))["operations"][0]["count"] == 2
     assert "0.500" in render_metrics_report(report, "text")
+
+
+def test_markdown_shows_hostile_operation_names_as_text() -> None:
+    hostile = "uv run <img src=x onerror=alert(1)> | `x` [a](javascript:b) **bold**"
+    records = [_record(hostile, 0.25), _record(hostile, 0.75)]
+    markdown = render_metrics_report(
+        metrics_report(parse_history(json.dumps(r.to_json()) for r in records)), "markdown"
+    )
+    prose, chart = markdown.split("```mermaid", 1)
+    # Outside the chart every Markdown/HTML character of the name is escaped; inside it
+    # (a code block) only what would end the title or read as HTML is replaced.
+    assert re.search(r"(?<!\\)[<>`\[\]*]", prose) is None
+    title = next(line for line in chart.splitlines() if "title" in line)
+    assert "<" not in title
+    assert title.count('"') == 2
+    assert "\\<img src=x onerror=alert(1)\\>" in markdown
+    table_row = next(line for line in markdown.splitlines() if "img" in line and line[0] == "|")
+    # Only the table's own separators are bare pipes: the name stayed in its cell.
+    assert table_row.replace("\\|", "").count("|") == table_row.count(" | ") + 2
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

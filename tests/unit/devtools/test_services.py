@@ -567,11 +567,11 @@ def test_default_provisioner_honours_the_opt_out(
 
 
 def test_provide_tool_uses_what_is_on_path_and_installs_what_is_not() -> None:
-    from tta_dev.devtools.services import ProvisionResult, provide_tool
+    from tta_dev.devtools.services import Program, ProvisionResult, provide_tool
 
-    asked: list[ServiceSpec] = []
+    asked: list[Program] = []
 
-    def fake_provision(spec: ServiceSpec, **_kwargs: object) -> ProvisionResult:
+    def fake_provision(spec: Program, **_kwargs: object) -> ProvisionResult:
         asked.append(spec)
         return ProvisionResult(spec.name, spec.apt_package, "/usr/bin/" + spec.binary)
 
