@@ -99,8 +99,9 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="mutation-based safety audit: failures our test selection would let through",
         description=(
             "In a temporary copy, break each member (a public function raises / returns a wrong"
-            " value), run the tests ours selects and the full suite, and report escapes"
-            " (the full suite fails, the selection passes). Exit 1 when something escaped."
+            " value; a third-party dependency gets a breaking upgrade in uv.lock), run the"
+            " tests ours selects and the full suite, and report escapes (the full suite"
+            " fails, the selection passes). Exit 1 when something escaped."
         ),
     )
     _root_and_format(audit, ("text", "json", "markdown"))

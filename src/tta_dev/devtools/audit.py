@@ -2,30 +2,48 @@
 
 For each member (or a sample), in a temporary copy of the workspace, plant a breaking
 change in one public function of the member's code (``raise``: it raises; ``wrong``: it
-returns a wrong value), then run the tests ours selects for that change
+returns a wrong value) or in one of its third-party dependencies (``dependency``: a
+breaking upgrade in ``uv.lock``), then run the tests ours selects for that change
 (``affected_members`` + ``members_for_test``) and the full suite. An **escape** is a
 mutation the full suite catches (it fails) and the selection does not (it passes): each
 comes with the failing tests the selection left out and the rule that left them out.
 
+A ``dependency`` mutation is what a PR bumping a package looks like to the engine: the
+copy's ``uv.lock`` gets a new version of the package (the lock-aware engine reads both
+ends and selects the members whose locked closure holds it), and the tests run with a
+broken release of it shadowing the installed one: a folder on ``PYTHONPATH`` whose
+modules of the package's import names raise ``ImportError``. Only packages this
+interpreter has installed and that neither pytest nor its loaded plugins need qualify.
+
 Tests run with this interpreter (``python -m pytest``) and the members' module roots on
 ``PYTHONPATH``, so the copy needs no install; ``generate_workspace`` writes a
-multi-member workspace with tests under ``tests/`` and ``benchmarks/`` to audit.
+multi-member workspace, with a ``uv.lock`` and tests under ``tests/`` and
+``benchmarks/``, to audit.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
 from tta_dev.workspace import (
+    LOCK_FILE,
+    LockChange,
+    Lockfile,
     TestMap,
     Workspace,
     affected_members,
@@ -34,21 +52,37 @@ from tta_dev.workspace import (
     import_packages,
     load_workspace,
     members_for_test,
+    parse_lock,
 )
 
-MUTATIONS = ("raise", "wrong")
+MUTATIONS = ("raise", "wrong", "dependency")
 TIMEOUT_S = 600
 _IGNORED = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".nox", "*.pyc", ".*_cache")
+_CONFTEST_ERROR = re.compile(r"ImportError while loading conftest '([^'\n]+)'")
+_LOCAL_SOURCES = frozenset({"editable", "virtual", "directory", "path"})
 
 
 @dataclass(frozen=True)
 class Mutation:
-    """One planted change: ``kind`` applied to ``function`` in ``path`` of ``member``."""
+    """One planted change: ``kind`` applied to ``function`` in ``path`` of ``member``.
+
+    For ``dependency``, ``path`` is ``uv.lock`` and ``function`` the package whose locked
+    version goes from ``old_version`` to ``new_version``; ``imports`` are the import
+    names its broken release breaks.
+    """
 
     member: str
     kind: str
     path: str
     function: str
+    old_version: str | None = None
+    new_version: str | None = None
+    imports: tuple[str, ...] = ()
+
+    @property
+    def package(self) -> str | None:
+        """The third-party package a ``dependency`` mutation breaks."""
+        return self.function if self.kind == "dependency" else None
 
 
 @dataclass(frozen=True)
@@ -82,21 +116,175 @@ class AuditReport:
 
 
 def plan_mutations(
-    workspace: Workspace, sample: int | None = None, seed: int = 0
+    workspace: Workspace,
+    sample: int | None = None,
+    seed: int = 0,
+    *,
+    kinds: Sequence[str] = MUTATIONS,
+    lock: Lockfile | None = None,
+    breakable: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[list[Mutation], list[str]]:
-    """One mutation of each kind per member (first public top-level function found)."""
+    """Per member, one mutation of each of ``kinds``.
+
+    Code mutations take the first public top-level function found; ``dependency`` the
+    first direct third-party dependency in ``lock`` (the workspace's ``uv.lock`` when
+    ``None``; base dependencies, then extras, then groups, each by name) that is in
+    ``breakable`` (``breakable_packages()`` when ``None``). Members without one are
+    ``skipped``, with the reason.
+    """
     members = [m for m in workspace.members if m.path != "."]
     if sample is not None and sample < len(members):
         members = random.Random(seed).sample(members, sample)  # noqa: S311 - a sample, not a secret
+    code_kinds = [k for k in kinds if k != "dependency"]
+    if "dependency" in kinds:
+        lock = lock if lock is not None else current_lock(workspace)
+        if breakable is None:
+            breakable = breakable_packages(members={m.name for m in workspace.members})
     out: list[Mutation] = []
     skipped: list[str] = []
     for member in sorted(members, key=lambda m: m.name):
-        target = _public_function(workspace, member.name)
-        if target is None:
-            skipped.append(f"{member.name}: no public function to mutate")
-            continue
-        out += [Mutation(member.name, kind, *target) for kind in MUTATIONS]
+        if code_kinds:
+            target = _public_function(workspace, member.name)
+            if target is None:
+                skipped.append(f"{member.name}: no public function to mutate")
+            else:
+                out += [Mutation(member.name, kind, *target) for kind in code_kinds]
+        if "dependency" in kinds:
+            found = _dependency_to_break(workspace, member.name, lock, breakable or {})
+            if isinstance(found, str):
+                skipped.append(f"{member.name}: {found}")
+            else:
+                out.append(found)
     return out, skipped
+
+
+def _dependency_to_break(
+    workspace: Workspace,
+    member: str,
+    lock: Lockfile | None,
+    breakable: Mapping[str, tuple[str, ...]],
+) -> Mutation | str:
+    """The member's ``dependency`` mutation, or why it has none."""
+    if lock is None:
+        return f"no {LOCK_FILE}, so no locked dependency to break"
+    entries = lock.member_entries(member)
+    if not entries:
+        return f"not in {LOCK_FILE} (run `uv lock`)"
+    local = {m.name for m in workspace.members} | lock.member_names
+    tiers: list[set[str]] = [set(), set(), set()]
+    for entry in entries:
+        tiers[0].update(d.name for d in entry.dependencies)
+        for _extra, deps in entry.optional_dependencies:
+            tiers[1].update(d.name for d in deps)
+        for _group, deps in entry.dependency_groups:
+            tiers[2].update(d.name for d in deps)
+    considered: list[str] = []
+    for tier in tiers:
+        for name in sorted(tier - local - set(considered)):
+            locked = lock.by_name.get(name, ())
+            if any(p.source.kind in _LOCAL_SOURCES for p in locked):
+                continue  # a local project, not a release to upgrade
+            considered.append(name)
+            if name in breakable and len(locked) == 1 and locked[0].version is not None:
+                old = locked[0].version
+                return Mutation(
+                    member, "dependency", LOCK_FILE, name, old, _next_major(old), breakable[name]
+                )
+    if not considered:
+        return f"no third-party dependency in {LOCK_FILE} to break"
+    return (
+        f"none of its third-party dependencies ({', '.join(considered)}) is installed here,"
+        " locked once and unneeded by pytest and its plugins"
+    )
+
+
+def _next_major(version: str) -> str:
+    try:
+        return f"{Version(version).major + 1}.0.0"
+    except InvalidVersion:
+        return f"{version}.post9999"
+
+
+def breakable_packages(
+    *, plugins: bool = False, members: Sequence[str] | set[str] = ()
+) -> dict[str, tuple[str, ...]]:
+    """Installed distributions a ``dependency`` mutation may break, with their import names.
+
+    Left out: pytest's own dependency closure (markers evaluated here, so ``tomli`` is
+    pytest's only below Python 3.11) and, with ``plugins``, that of every ``pytest11``
+    plugin but the workspace's own ``members`` (they are the code under test); and any
+    import name such a package shares (a namespace package like ``opentelemetry``).
+    """
+    own = {canonicalize_name(m) for m in members}
+    roots = ["pytest"]
+    if plugins:
+        roots += sorted(
+            {
+                ep.dist.name
+                for ep in importlib.metadata.entry_points(group="pytest11")
+                if ep.dist is not None and canonicalize_name(ep.dist.name) not in own
+            }
+        )
+    runner = _requirement_closure(roots)
+    by_dist: dict[str, set[str]] = {}
+    for name, dists in importlib.metadata.packages_distributions().items():
+        if not name.isidentifier():
+            continue  # `yaml-stubs` and the like: no module to import
+        owners = {canonicalize_name(d) for d in dists}
+        if owners & runner:
+            continue
+        for dist in owners:
+            by_dist.setdefault(dist, set()).add(name)
+    return {d: tuple(sorted(names)) for d, names in sorted(by_dist.items()) if d not in own}
+
+
+def _requirement_closure(roots: Sequence[str]) -> frozenset[str]:
+    """Canonical names of ``roots`` and every installed distribution they require here."""
+    seen: set[tuple[str, str]] = set()
+    stack = [(canonicalize_name(r), "") for r in roots]
+    while stack:
+        name, extra = stack.pop()
+        if (name, extra) in seen:
+            continue
+        seen.add((name, extra))
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for text in requires:
+            try:
+                requirement = Requirement(text)
+            except InvalidRequirement:
+                continue
+            marker = requirement.marker
+            if marker is None or marker.evaluate({"extra": extra}):
+                target = canonicalize_name(requirement.name)
+                stack += [(target, ""), *((target, e) for e in requirement.extras)]
+    return frozenset(name for name, _extra in seen)
+
+
+def break_lock(text: str, package: str, new_version: str) -> str:
+    """``uv.lock`` text with ``package``'s one locked entry at ``new_version``.
+
+    The ``version`` line and the file names in its sdist and wheel URLs change (hashes
+    stay: only a resolver would check them), which is what a PR upgrading it shows.
+    """
+    marker = "\n[[package]]\n"
+    blocks = text.split(marker)
+    hits = [k for k, b in enumerate(blocks) if k and b.startswith(f'name = "{package}"\n')]
+    if len(hits) != 1:
+        raise ValueError(f"{package} is locked {len(hits)} times, not once")
+    block = blocks[hits[0]]
+    found = re.search(r'^version = "([^"]+)"$', block, re.MULTILINE)
+    if found is None:
+        raise ValueError(f"{package} has no locked version")
+    old = found.group(1)
+    block = block[: found.start()] + f'version = "{new_version}"' + block[found.end() :]
+    blocks[hits[0]] = "\n".join(
+        line.replace(f"-{old}", f"-{new_version}") if "url = " in line else line
+        for line in block.split("\n")
+    )
+    return marker.join(blocks)
 
 
 def _public_function(workspace: Workspace, member: str) -> tuple[str, str] | None:
@@ -126,6 +314,14 @@ def _mutant(kind: str, name: str) -> str:
             "    return None if result is not None else 'tta-dev audit mutation'\n"
         )
     return f"\n\n_tta_audit_original = {name}\n\n\ndef {name}(*args, **kwargs):\n{body}"
+
+
+def _shadow(folder: Path, mutation: Mutation) -> None:
+    """A broken release of the mutation's package: each import name raises on import."""
+    message = f"tta-dev audit: {mutation.function} {mutation.new_version} breaks its importers"
+    for name in mutation.imports:
+        (folder / name).mkdir(parents=True)
+        (folder / name / "__init__.py").write_text(f"raise ImportError({message!r})\n", "utf-8")
 
 
 def _module_roots(workspace: Workspace) -> list[str]:
@@ -171,6 +367,14 @@ def _pytest(
         for line in result.stdout.splitlines()
         if line.startswith(("FAILED ", "ERROR "))
     }
+    # A conftest that fails to import stops the whole run before any test: name it.
+    for found in _CONFTEST_ERROR.finditer(result.stdout + result.stderr):
+        conftest = Path(found.group(1))
+        failed.add(
+            conftest.relative_to(root).as_posix()
+            if conftest.is_relative_to(root)
+            else str(conftest)
+        )
     if result.returncode not in (0, 1, 5) and not failed:
         failed = {f"(pytest exit {result.returncode})"}
     return tuple(sorted(failed))
@@ -193,19 +397,40 @@ def audit(
         copy = Path(tmp) / "ws"
         shutil.copytree(source.root, copy, ignore=_IGNORED, symlinks=True)
         workspace = load_workspace(copy)
-        graph = build_graph(workspace, current_lock(workspace))
+        lock = current_lock(workspace)
+        graph = build_graph(workspace, lock)
         test_map = TestMap(workspace)
         tests = _test_files(copy)
         owners = {t: members_for_test(workspace, t, test_map) for t in tests}
-        pythonpath = _module_roots(workspace)
-        mutations, skipped = plan_mutations(workspace, sample, seed)
+        roots = _module_roots(workspace)
+        breakable = (
+            breakable_packages(plugins=plugins, members=[m.name for m in workspace.members])
+            if "dependency" in kinds
+            else {}
+        )
+        mutations, skipped = plan_mutations(
+            workspace, sample, seed, kinds=kinds, lock=lock, breakable=breakable
+        )
         runs: list[MutationRun] = []
-        for mutation in (m for m in mutations if m.kind in kinds):
+        for mutation in mutations:
             target = copy / mutation.path
             original = target.read_text(encoding="utf-8")
-            target.write_text(original + _mutant(mutation.kind, mutation.function), "utf-8")
+            shadow = Path(tmp) / "shadow"  # outside the copy: no test or member owns it
+            pythonpath = roots
             try:
-                result = affected_members(graph, [mutation.path], test_map=test_map)
+                if mutation.kind == "dependency":
+                    new_version = mutation.new_version or ""
+                    broken = break_lock(original, mutation.function, new_version)
+                    target.write_text(broken, "utf-8")
+                    change = LockChange(lock, parse_lock(broken, str(target)))
+                    result = affected_members(
+                        graph, [LOCK_FILE], lock_change=change, test_map=test_map
+                    )
+                    _shadow(shadow, mutation)
+                    pythonpath = [str(shadow), *roots]
+                else:
+                    target.write_text(original + _mutant(mutation.kind, mutation.function), "utf-8")
+                    result = affected_members(graph, [mutation.path], test_map=test_map)
                 names = result.names
                 selected = [
                     t.relative_to(copy).as_posix()
@@ -217,8 +442,9 @@ def audit(
                 chosen = _pytest(copy, selected, pythonpath, plugins) or ()
             finally:
                 target.write_text(original, "utf-8")
+                shutil.rmtree(shadow, ignore_errors=True)
             missed = tuple(sorted(set(full) - set(selected)))
-            rules = tuple(_why_missed(workspace, copy, m, owners, mutation) for m in missed)
+            rules = tuple(_why_missed(copy, m, owners, mutation) for m in missed)
             runs.append(
                 MutationRun(
                     mutation, tuple(sorted(names)), tuple(selected), full, chosen, missed, rules
@@ -228,7 +454,6 @@ def audit(
 
 
 def _why_missed(
-    workspace: Workspace,
     copy: Path,
     test: str,
     owners: dict[Path, frozenset[str] | None],
@@ -236,6 +461,12 @@ def _why_missed(
 ) -> str:
     members = owners.get(copy / test)
     listed = ", ".join(sorted(members or ())) or "none"
+    if mutation.kind == "dependency":
+        return (
+            f"{test} belongs to {listed} (members_for_test), whose locked closure in"
+            f" {LOCK_FILE} (extras and groups included) does not hold {mutation.function},"
+            f" so its upgrade to {mutation.new_version} affects none of them"
+        )
     return (
         f"{test} belongs to {listed} (members_for_test), none of which the change in"
         f" {mutation.member} affects (no dependency edge from them to {mutation.member})"
@@ -245,12 +476,29 @@ def _why_missed(
 # -- a generated workspace ---------------------------------------------------------------
 
 
+#: The third-party package generated members use: installed wherever tta-dev's tests run
+#: (the ``devtools`` extra, in the ``dev`` group and the nox sessions) and not by pytest.
+GENERATED_PACKAGE = ("pyyaml", "yaml")
+_PYYAML_LOCK = """
+[[package]]
+name = "pyyaml"
+version = "6.0.4"
+source = { registry = "https://pypi.org/simple" }
+sdist = { url = "https://files.pythonhosted.org/packages/76/b8/c0b780928e2fb1c87e9e375818c6f121da2398b071012d1747be300b83f4/pyyaml-6.0.4.tar.gz", hash = "sha256:e24bf71af8a432d7808fabff134d38dfe16d3cbb41f2873bb4b1e42422de0a1a", size = 136336, upload-time = "2026-11-20T23:37:05Z" }
+wheels = [
+    { url = "https://files.pythonhosted.org/packages/e1/ba/fb2aad330bc4f31041f989630ceae5f32e307d3ba9819573d35b71e078fa/pyyaml-6.0.4-cp311-cp311-macosx_10_15_x86_64.whl", hash = "sha256:180ac792c958c2173f6e4467c55ae5f73ab1a9a624ee29fc7095c56d5e3a4055", size = 190856, upload-time = "2026-11-20T23:34:50Z" },
+]
+"""
+
+
 def generate_workspace(root: Path, members: int = 6) -> Path:
     """A virtual-root workspace of ``members`` members with tests in the places tests live.
 
-    ``pkgI`` ships ``pkgI.value()``; odd members depend on the previous one and call it.
+    ``pkgI`` ships ``pkgI.value()``; odd members depend on the previous one and call it;
+    ``pkg2``, ``pkg6``, ... (``I % 4 == 2``) compute it with PyYAML (so ``pkg3``, ``pkg7``
+    reach it only through them). ``uv.lock`` locks the members and pyyaml the way uv does.
     Tests: ``tests/test_pkgI.py`` (direct import), ``tests/deep/test_helper_*.py`` (through
-    ``tests/helpers.py``), a fixture-only test (through ``tests/conftest.py``), a test
+    ``tests/helpers.py``), a fixture-only test (through ``tests/conftest.py``, of ``pkg0``), a test
     loading a member with ``importlib.import_module``, ``benchmarks/bench_pkgI.py``, and
     each member's own ``packages/pkgI/tests``.
     """
@@ -263,18 +511,27 @@ def generate_workspace(root: Path, members: int = 6) -> Path:
         + "".join(f"{n} = {{ workspace = true }}\n" for n in names),
         "utf-8",
     )
+    package, module = GENERATED_PACKAGE
+    locked: dict[str, str] = {}
     for index, name in enumerate(names):
         folder = root / "packages" / name
         deps = [names[index - 1]] if index % 2 == 1 else []
-        dep_line = ", ".join(f'"{d}"' for d in deps)
+        third_party = [package] if index % 4 == 2 else []
+        dep_line = ", ".join(f'"{d}"' for d in deps + [f"{t}>=6" for t in third_party])
         sources = "".join(f"{d} = {{ workspace = true }}\n" for d in deps)
         _write(
             folder / "pyproject.toml",
-            f'[project]\nname = "{name}"\nversion = "0.1.0"\ndependencies = [{dep_line}]\n'
+            f'[project]\nname = "{name}"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+            f"dependencies = [{dep_line}]\n"
             + (f"\n[tool.uv.sources]\n{sources}" if sources else ""),
         )
-        body = f"{deps[0]}.value() + {index}" if deps else str(index)
-        imports = f"import {deps[0]}\n\n\n" if deps else ""
+        locked[name] = _locked_member(name, deps, third_party)
+        if deps:
+            imports, body = f"import {deps[0]}\n\n\n", f"{deps[0]}.value() + {index}"
+        elif third_party:
+            imports, body = f"import {module}\n\n\n", f'{module}.safe_load("{index}")'
+        else:
+            imports, body = "", str(index)
         _write(folder / f"src/{name}/__init__.py", f"{imports}def value():\n    return {body}\n")
         expected = index + (index - 1 if deps else 0)
         _write(
@@ -290,6 +547,16 @@ def generate_workspace(root: Path, members: int = 6) -> Path:
             f"from {name} import value\n\n\ndef test_bench():\n"
             f"    assert sum(value() for _ in range(100)) == {expected * 100}\n",
         )
+    if members > 2:
+        locked[package] = _PYYAML_LOCK.lstrip("\n")
+    # uv's layout: header, manifest, then the packages sorted by name.
+    _write(
+        root / "uv.lock",
+        'version = 1\nrevision = 3\nrequires-python = ">=3.11"\n\n[manifest]\nmembers = [\n'
+        + "".join(f'    "{n}",\n' for n in sorted(names))
+        + "]\n\n"
+        + "\n".join(locked[n] for n in sorted(locked)),
+    )
     _write(root / "tests/__init__.py", "")
     _write(root / "tests/deep/__init__.py", "")
     _write(root / "tests/helpers.py", f"from {names[0]} import value\n\nBASE = 0\n")
@@ -297,16 +564,16 @@ def generate_workspace(root: Path, members: int = 6) -> Path:
         root / "tests/deep/test_helper_use.py",
         "from tests.helpers import value\n\n\ndef test_helper():\n    assert value() == 0\n",
     )
+    # The conftest imports pkg0, which no PyYAML change reaches: a broken PyYAML fails
+    # test by test instead of stopping every run under tests/ at the conftest.
     _write(
         root / "tests/conftest.py",
-        f"import pytest\n\nimport {names[-1]}\n\n\n@pytest.fixture\ndef last():\n"
-        f"    return {names[-1]}.value()\n",
+        f"import pytest\n\nimport {names[0]}\n\n\n@pytest.fixture\ndef first():\n"
+        f"    return {names[0]}.value()\n",
     )
-    last = len(names) - 1
-    expected_last = last + (last - 1 if last % 2 == 1 else 0)
     _write(
         root / "tests/test_fixture_only.py",
-        f"def test_fixture(last):\n    assert last == {expected_last}\n",
+        "def test_fixture(first):\n    assert first == 0\n",
     )
     _write(
         root / "tests/test_dynamic.py",
@@ -314,6 +581,23 @@ def generate_workspace(root: Path, members: int = 6) -> Path:
         f"    assert importlib.import_module('{names[2 % members]}').value() is not None\n",
     )
     return root
+
+
+def _locked_member(name: str, members: list[str], third_party: list[str]) -> str:
+    """A member's ``[[package]]`` table as uv locks it (editable, with its metadata)."""
+    deps = sorted(members + third_party)
+    text = (
+        f'[[package]]\nname = "{name}"\nversion = "0.1.0"\n'
+        f'source = {{ editable = "packages/{name}" }}\n'
+    )
+    if deps:
+        text += "dependencies = [\n" + "".join(f'    {{ name = "{d}" }},\n' for d in deps) + "]\n"
+    requires = sorted(
+        [f'{{ name = "{m}", editable = "packages/{m}" }}' for m in members]
+        + [f'{{ name = "{t}", specifier = ">=6" }}' for t in third_party]
+    )
+    text += "\n[package.metadata]\nrequires-dist = [" + ", ".join(requires) + "]\n"
+    return text
 
 
 def _write(path: Path, text: str) -> None:
@@ -334,6 +618,17 @@ def audit_data(report: AuditReport) -> dict[str, object]:
             "kind": m.kind,
             "path": m.path,
             "function": m.function,
+            # A dependency mutation's package and its upgrade; null for code mutations.
+            "package": (
+                {
+                    "name": m.function,
+                    "from": m.old_version,
+                    "to": m.new_version,
+                    "imports": list(m.imports),
+                }
+                if m.kind == "dependency"
+                else None
+            ),
             "affected": list(run.affected),
             "selected": list(run.selected),
             "full_failed": list(run.full_failed),

@@ -17,7 +17,13 @@ def test_the_generated_workspace_lets_nothing_through(tmp_path: Path) -> None:
     report = audit(root, plugins=False)
     data = json.loads(render_audit(report, "json"))
     assert [(m["member"], m["kind"]) for m in data["mutations"]] == [
-        (f"pkg{i}", kind) for i in range(3) for kind in ("raise", "wrong")
+        ("pkg0", "raise"),
+        ("pkg0", "wrong"),
+        ("pkg1", "raise"),
+        ("pkg1", "wrong"),
+        ("pkg2", "raise"),
+        ("pkg2", "wrong"),
+        ("pkg2", "dependency"),  # pkg2 uses PyYAML; pkg0 and pkg1 have nothing to break
     ]
     assert data["escaped"] == []
     # Every mutation is caught by the full suite and by the selection, which is smaller.
@@ -26,9 +32,17 @@ def test_the_generated_workspace_lets_nothing_through(tmp_path: Path) -> None:
     assert pkg0["affected"] == ["pkg0", "pkg1"]
     assert "tests/deep/test_helper_use.py" in pkg0["selected"]  # through tests/helpers.py
     assert "benchmarks/bench_pkg2.py" not in pkg0["selected"]
-    last = data["mutations"][4]  # pkg2 raise: the fixture-only test comes through conftest
-    assert "tests/test_fixture_only.py" in last["full_failed"]
-    assert "tests/test_fixture_only.py" in last["selected"]
+    # The fixture-only test comes through tests/conftest.py, which imports pkg0.
+    assert "tests/test_fixture_only.py" in pkg0["full_failed"]
+    assert "tests/test_fixture_only.py" in pkg0["selected"]
+    dependency = data["mutations"][6]
+    assert (dependency["function"], dependency["package"]["name"]) == ("pyyaml", "pyyaml")
+    assert dependency["affected"] == ["pkg2"]
+    assert "tests/test_pkg2.py" in dependency["selection_failed"]
+    assert data["skipped"] == [
+        "pkg0: no third-party dependency in uv.lock to break",
+        "pkg1: no third-party dependency in uv.lock to break",
+    ]
 
 
 def test_an_undeclared_dependency_escapes_and_is_named(tmp_path: Path) -> None:
@@ -37,8 +51,15 @@ def test_an_undeclared_dependency_escapes_and_is_named(tmp_path: Path) -> None:
     (root / "packages/pkg1/pyproject.toml").write_text(
         '[project]\nname = "pkg1"\nversion = "0.1.0"\n', "utf-8"
     )
+    # uv.lock would still record the edge (the engine reads it): no lock, as before `uv lock`.
+    (root / "uv.lock").unlink()
     # Only pkg1's tests see a broken pkg0 now.
-    for test in ("test_pkg0.py", "test_dynamic.py", "deep/test_helper_use.py"):
+    for test in (
+        "test_pkg0.py",
+        "test_dynamic.py",
+        "deep/test_helper_use.py",
+        "test_fixture_only.py",
+    ):
         (root / "tests" / test).unlink()
     (root / "benchmarks/bench_pkg0.py").unlink()
     (root / "packages/pkg0/tests/test_own_pkg0.py").unlink()
@@ -53,7 +74,9 @@ def test_an_undeclared_dependency_escapes_and_is_named(tmp_path: Path) -> None:
 
 def test_sample_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = generate_workspace(tmp_path / "gen", 4)
-    mutations, skipped = plan_mutations(load_workspace(root), sample=2, seed=1)
+    mutations, skipped = plan_mutations(
+        load_workspace(root), sample=2, seed=1, kinds=("raise", "wrong")
+    )
     assert (len(mutations), skipped) == (4, [])
     assert len({m.member for m in mutations}) == 2
     assert main(["workspace", "audit", "--generated", "1"]) == 2
@@ -61,4 +84,6 @@ def test_sample_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     args = ["workspace", "audit", "--generated", "2", "--sample", "1", "--format", "json"]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
+    # Two members and no third-party package: raise and wrong only, the lock skipped.
     assert (len(out["mutations"]), out["escaped"]) == (2, [])
+    assert len(out["skipped"]) == 1

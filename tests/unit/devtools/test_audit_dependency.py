@@ -1,0 +1,124 @@
+"""``dependency`` mutations: a breaking upgrade in uv.lock, selected by the lock-aware engine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tta_dev.devtools import audit as audit_module
+from tta_dev.devtools.audit import (
+    audit,
+    break_lock,
+    breakable_packages,
+    generate_workspace,
+    plan_mutations,
+    render_audit,
+)
+from tta_dev.workspace import (
+    LockChange,
+    affected_members,
+    build_graph,
+    diff_locks,
+    load_workspace,
+    parse_lock,
+)
+
+
+def test_pytest_and_its_dependencies_are_never_broken() -> None:
+    breakable = breakable_packages()
+    # pytest's own closure, computed from its metadata: breaking it breaks the runner.
+    assert not {"pytest", "pluggy", "iniconfig", "packaging", "pygments"} & breakable.keys()
+    assert breakable["pyyaml"] == ("_yaml", "yaml")
+    # The workspace's own members are the code under test, never "a package to break".
+    assert "pyyaml" not in breakable_packages(members=["PyYAML"])
+
+
+def test_the_plan_breaks_pyyaml_for_its_one_direct_user(tmp_path: Path) -> None:
+    workspace = load_workspace(generate_workspace(tmp_path / "gen", 4))
+    mutations, skipped = plan_mutations(workspace, kinds=("dependency",))
+    (mutation,) = mutations
+    assert (mutation.member, mutation.kind, mutation.path, mutation.package) == (
+        "pkg2",
+        "dependency",
+        "uv.lock",
+        "pyyaml",
+    )
+    assert (mutation.old_version, mutation.new_version) == ("6.0.4", "7.0.0")
+    assert "yaml" in mutation.imports
+    # pkg3 reaches PyYAML only through pkg2: nothing of its own to break.
+    assert skipped == [
+        f"{m}: no third-party dependency in uv.lock to break" for m in ("pkg0", "pkg1", "pkg3")
+    ]
+    _, skipped = plan_mutations(workspace, kinds=("dependency",), breakable={})
+    assert "pkg2: none of its third-party dependencies (pyyaml) is installed here" in skipped[2]
+
+
+def test_the_broken_lock_parses_and_reaches_the_users_only(tmp_path: Path) -> None:
+    root = generate_workspace(tmp_path / "gen", 6)
+    text = (root / "uv.lock").read_text("utf-8")
+    broken = break_lock(text, "pyyaml", "7.0.0")
+    old, new = parse_lock(text), parse_lock(broken)
+    (change,) = diff_locks(old, new).upgraded
+    assert (change.name, change.old, change.new) == ("pyyaml", "6.0.4", "7.0.0")
+    assert "pyyaml-7.0.0.tar.gz" in broken
+    assert "pyyaml-6.0.4" not in broken
+    workspace = load_workspace(root)
+    result = affected_members(
+        build_graph(workspace, old), ["uv.lock"], lock_change=LockChange(old, new)
+    )
+    # pkg3 through pkg2; pkg0, pkg1, pkg4, pkg5 hold no PyYAML and are not selected.
+    assert sorted(result.names) == ["pkg2", "pkg3"]
+    with pytest.raises(ValueError, match="locked 0 times"):
+        break_lock(text, "requests", "3.0.0")
+
+
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not installed")
+def test_uv_accepts_the_generated_lock_offline(tmp_path: Path) -> None:
+    root = generate_workspace(tmp_path / "gen", 4)
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}
+    }
+    checked = subprocess.run(
+        ["uv", "lock", "--check", "--offline"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_a_broken_pyyaml_is_caught_by_the_selection(tmp_path: Path) -> None:
+    root = generate_workspace(tmp_path / "gen", 4)
+    report = audit(root, kinds=("dependency",), plugins=False)
+    (run,) = report.runs
+    assert run.affected == ("pkg2", "pkg3")
+    assert not {"tests/test_pkg0.py", "tests/test_pkg1.py"} & set(run.selected)
+    # pkg3 fails too: it imports pkg2, which imports the broken yaml.
+    assert {"tests/test_pkg3.py", "packages/pkg3/tests/test_own_pkg3.py"} <= set(run.full_failed)
+    assert run.selection_failed == run.full_failed
+    assert report.escaped == ()
+
+
+def test_an_engine_blind_to_the_lock_lets_the_upgrade_escape(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = audit_module.affected_members
+
+    def lock_blind(graph, paths, *, lock_change=None, **kwargs):  # type: ignore[no-untyped-def]
+        # A selector that does not read uv.lock: a lock-only change affects no member.
+        paths = [p for p in paths if p != "uv.lock"] if lock_change is not None else paths
+        return real(graph, paths, **kwargs)
+
+    monkeypatch.setattr(audit_module, "affected_members", lock_blind)
+    root = generate_workspace(tmp_path / "gen", 4)
+    report = audit(root, kinds=("dependency",), plugins=False)
+    (escape,) = report.escaped
+    assert escape.affected == ()
+    assert "tests/test_pkg3.py" in escape.missed
+    assert any(
+        rule.startswith("tests/test_pkg3.py belongs to pkg3") and "does not hold pyyaml" in rule
+        for rule in escape.rules
+    )
+    assert "ESCAPED" in render_audit(report)
