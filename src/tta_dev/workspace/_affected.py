@@ -1,7 +1,8 @@
 """Affected members: which members a change reaches, and why.
 
 A changed file belongs to the deepest member folder that contains it, and affects that
-member and every member whose closure contains it. Files the rules of
+member and every member whose closure contains it; a file of the member's own tests or
+docs, outside every package it ships, affects that member alone (``TestMap.own_file``). Files the rules of
 ``[tool.tta-dev.affected]`` name affect all members or none. A changed ``uv.lock`` is
 read at both ends and affects exactly the members whose resolved closure changed.
 When a change cannot be attributed (unknown base, shallow clone, a file no rule or
@@ -34,7 +35,8 @@ ReasonKind = Literal["file", "member", "lock", "test", "all"]
 class Reason:
     """Why a member is affected.
 
-    ``file``: ``subject`` changed in its folder; ``member``: it depends on member
+    ``file``: ``subject`` changed in its folder (``detail`` ``tests`` or ``docs``: a file
+    of its own tests or docs, which its dependents do not reach); ``member``: it depends on member
     ``subject``, which is affected by a file; ``lock``: package ``subject`` changed in its
     resolved closure (``detail`` says how); ``test``: test file ``subject``, which no
     member owns, changed and makes the test files in ``detail`` run, which import the
@@ -48,7 +50,8 @@ class Reason:
 
     def __str__(self) -> str:
         if self.kind == "file":
-            return f"changed file {self.subject}"
+            own = f" (its own {self.detail}: dependents unaffected)" if self.detail else ""
+            return f"changed file {self.subject}{own}"
         if self.kind == "member":
             return f"depends on member {self.subject}"
         if self.kind == "lock":
@@ -121,6 +124,7 @@ def affected_members(
     ignored: list[str] = []
     lock_changed = False
     tests: list[str] = []
+    mapper = test_map or TestMap(workspace)
     for path in paths:
         if path == LOCK_FILE:
             lock_changed = True
@@ -135,7 +139,8 @@ def affected_members(
             continue
         owner = workspace.owner_of(path)
         if owner is not None:
-            direct.setdefault(owner.name, []).append(Reason("file", path))
+            own = mapper.own_file(owner, path) or ""
+            direct.setdefault(owner.name, []).append(Reason("file", path, own))
         elif path.startswith("../"):
             ignored.append(path)
         elif is_test_path(path):
@@ -145,7 +150,6 @@ def affected_members(
 
     reasons: dict[str, set[Reason]] = {m.name: set() for m in workspace.members}
     if tests:
-        mapper = test_map or TestMap(workspace)
         for path in tests:
             runs, why = mapper.attribute(path)
             if why is not None:
@@ -166,6 +170,8 @@ def affected_members(
                 reasons[member].update(lock_reasons)
     for name, file_reasons in direct.items():
         reasons[name].update(file_reasons)
+        if all(r.detail for r in file_reasons):
+            continue  # only its own tests or docs changed: nothing its dependents import
         for dependent in graph.dependents_closure(name, runtime_only=runtime_only):
             if dependent != name:
                 reasons[dependent].add(Reason("member", name))

@@ -21,7 +21,7 @@ from typing import Any, cast
 from tta_dev.workspace._model import PYPROJECT, Member, Workspace
 from tta_dev.workspace._toml import Table, read_toml
 
-__all__ = ["ImportPackage", "import_names", "import_packages"]
+__all__ = ["ImportPackage", "import_names", "import_packages", "shipped_paths"]
 
 # Folder and module names setuptools' flat-layout discovery leaves out (and their kin):
 # they are never what a member ships.
@@ -87,6 +87,35 @@ def import_packages(workspace: Workspace, member: Member | str) -> tuple[ImportP
 def import_names(workspace: Workspace, member: Member | str) -> tuple[str, ...]:
     """The dotted import names ``member`` ships, sorted."""
     return tuple(p.name for p in import_packages(workspace, member))
+
+
+def shipped_paths(workspace: Workspace, member: Member | str) -> tuple[str, ...] | None:
+    """The folders and modules ``member`` ships (workspace-relative), or ``None``: unknown.
+
+    ``None`` when its ``pyproject.toml`` maps other files into the wheel (hatch
+    ``force-include``/``shared-data``, setuptools ``data-files``): then any file of the
+    member may be what its dependents install, and none can be called its own.
+    """
+    chosen = workspace.member(member) if isinstance(member, str) else member
+    folder = workspace.root / chosen.path if chosen.path != "." else workspace.root
+    tool = _table(read_toml(folder / PYPROJECT).get("tool"))
+    if _has_key(_table(_table(tool.get("hatch")).get("build")), _EXTRA_FILES) or (
+        "data-files" in _table(tool.get("setuptools"))
+    ):
+        return None
+    return tuple(p.path for p in import_packages(workspace, chosen))
+
+
+_EXTRA_FILES = frozenset({"force-include", "shared-data", "shared-scripts"})
+
+
+def _has_key(data: Table, keys: frozenset[str], depth: int = 0) -> bool:
+    """Whether a table, or one nested in it (hatch targets), holds one of ``keys``."""
+    if data and depth > 4:
+        return True  # deeper than any hatch layout: assume the worst
+    return any(
+        key in keys or _has_key(_table(value), keys, depth + 1) for key, value in data.items()
+    )
 
 
 def _nested_members(workspace: Workspace, member: Member) -> frozenset[Path]:

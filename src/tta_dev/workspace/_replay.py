@@ -2,12 +2,13 @@
 
 For each first-parent commit C (against its first parent P): the members a full run tests
 (all of them), the members this engine selects (lock-aware, test files attributed by
-their imports), and the members a paths-only selector selects (a changed file runs its
+their imports, a member's own test and doc files kept from its dependents), and the members a paths-only selector selects (a changed file runs its
 member and its dependents; ``uv.lock`` or any file no member owns runs everything: what
 path-filter CI does). Git only: no test runs.
 
 Cost is bounded: the workspace model and the members' import names are read once, from
-the work tree (a member added or moved since is seen as it is now); each distinct
+the work tree (a member added or moved since is seen as it is now), and so are the
+packages each member ships; each distinct
 ``uv.lock`` blob is parsed once and its graph built once; each test file blob is parsed
 once across all revisions.
 """
@@ -23,7 +24,7 @@ from tta_dev.workspace._affected import LOCK_FILE, LockChange, affected_members,
 from tta_dev.workspace._errors import WorkspaceError
 from tta_dev.workspace._graph import WorkspaceGraph, build_graph
 from tta_dev.workspace._lock import Lockfile, parse_lock
-from tta_dev.workspace._model import Workspace
+from tta_dev.workspace._model import Member, Workspace
 from tta_dev.workspace._testmap import FileImports, TestMap, git_lister
 
 MAX_COMMITS = 10_000
@@ -89,10 +90,14 @@ class ReplayReport:
 
 
 class _NoTestAttribution(TestMap):
-    """The paths-only baseline: a test file no member owns runs everything."""
+    """The paths-only baseline: a test file no member owns runs everything, and a
+    member's own test or doc file runs its dependents too."""
 
     def attribute(self, path: str) -> tuple[dict[str, set[str]], str | None]:
         return {}, f"{path} belongs to no member and matches no rule"
+
+    def own_file(self, member: Member, path: str) -> str | None:
+        return None
 
 
 def first_parent_commits(
@@ -140,9 +145,10 @@ def replay(
     repo = _git.repository_root(workspace.root)
     if repo is None:
         raise WorkspaceError(f"{workspace.root} is not in a git repository")
-    from tta_dev.workspace._imports import import_names
+    from tta_dev.workspace._imports import import_names, shipped_paths
 
     names = {m.name: import_names(workspace, m) for m in workspace.members}
+    shipped = {m.name: shipped_paths(workspace, m) for m in workspace.members}
     parses: dict[str, FileImports] = {}
     locks: dict[str, Lockfile | None] = {}
     graphs: dict[str | None, WorkspaceGraph] = {}
@@ -178,7 +184,7 @@ def replay(
         if LOCK_FILE in paths:
             _, old_lock = lock_at(parent)
             lock_change = LockChange(old_lock, new_lock, "is missing or unreadable at one end")
-        tests = TestMap(workspace, git_lister(workspace, repo, commit), names, parses)
+        tests = TestMap(workspace, git_lister(workspace, repo, commit), names, parses, shipped)
         ours = affected_members(graph, paths, lock_change=lock_change, test_map=tests)
         baseline = affected_members(
             graph, paths, test_map=_NoTestAttribution(workspace, import_names=names)

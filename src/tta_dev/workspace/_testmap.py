@@ -19,7 +19,9 @@ The rule, for a changed ``.py`` file that no member folder holds and no
   unattributable: everything is affected.
 
 A changed test file affects the members it is attributed to (reason ``test``), not their
-dependents: the test must run, the members' code did not change. A member's job runs the
+dependents: the test must run, the members' code did not change. The same holds inside a
+member (``own_file``): a file of its own test tree or docs, outside every package it ships,
+affects that member alone, since its dependents reach it only through what it ships. A member's job runs the
 test because the test imports the member (``members_for_file``, used by the pytest
 plugin's ``--affected-since``).
 """
@@ -33,9 +35,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tta_dev.workspace._model import Workspace
+from tta_dev.workspace._model import Member, Workspace
 
 TEST_FOLDERS = frozenset({"tests", "test", "benchmarks"})
+DOC_FOLDERS = frozenset({"docs", "doc"})
+DOC_SUFFIXES = (".md", ".rst")
 MAX_FILES = 5000
 MAX_BYTES = 1 << 20
 _TREE_WIDE = frozenset({"conftest.py", "__init__.py"})
@@ -54,6 +58,20 @@ def is_test_path(path: str) -> bool:
         or name.endswith("_test.py")
         or name == "conftest.py"
     )
+
+
+def own_kind(relative: str) -> str | None:
+    """``tests`` or ``docs`` when member-relative ``relative`` is, by its path, a file of the
+    member's own test tree or documentation; ``None`` otherwise."""
+    parts = relative.split("/")
+    folders, name = parts[:-1], parts[-1]
+    if any(p in TEST_FOLDERS for p in folders) or (
+        name.endswith(".py") and (_is_test_name(name) or name == "conftest.py")
+    ):
+        return "tests"
+    if any(p in DOC_FOLDERS for p in folders) or name.endswith(DOC_SUFFIXES):
+        return "docs"
+    return None
 
 
 def tree_root(path: str) -> str:
@@ -230,6 +248,7 @@ class TestMap:
         lister: Lister | None = None,
         import_names: Mapping[str, tuple[str, ...]] | None = None,
         cache: dict[str, FileImports] | None = None,
+        shipped: Mapping[str, tuple[str, ...] | None] | None = None,
     ) -> None:
         self.workspace = workspace
         self._cache = cache if cache is not None else {}
@@ -237,6 +256,25 @@ class TestMap:
         self._import_names = import_names
         self._by_import_cache: dict[str, set[str]] | None = None
         self._trees: dict[str, TestTree] = {}
+        self._shipped: dict[str, tuple[str, ...] | None] = dict(shipped or {})
+
+    def own_file(self, member: Member, path: str) -> str | None:
+        """``tests`` or ``docs`` when workspace-relative ``path``, which ``member`` owns, is
+        its own test or documentation file outside every package it ships (``own_kind``),
+        so a change to it cannot reach its dependents; ``None`` otherwise, and always when
+        what the member ships is unknown (``shipped_paths``)."""
+        relative = path if member.path == "." else path.removeprefix(f"{member.path}/")
+        kind = own_kind(relative)
+        if kind is None:
+            return None
+        if member.name not in self._shipped:
+            from tta_dev.workspace._imports import shipped_paths
+
+            self._shipped[member.name] = shipped_paths(self.workspace, member)
+        shipped = self._shipped[member.name]
+        if shipped is None or any(path == p or path.startswith(f"{p}/") for p in shipped):
+            return None
+        return kind
 
     @property
     def _by_import(self) -> dict[str, set[str]]:

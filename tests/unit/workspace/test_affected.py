@@ -49,6 +49,42 @@ def test_leaf_change_and_name_differs_from_folder(sample: Path) -> None:
     assert result.affected[0].path == "packages/app"
 
 
+def test_own_tests_and_docs_of_a_member_do_not_reach_its_dependents(sample: Path) -> None:
+    # core ships src/core; helper and my-app depend on it, and import only what it ships.
+    for path, kind in [
+        ("packages/core/tests/test_x.py", "tests"),
+        ("packages/core/tests/data/cassette.yaml", "tests"),
+        ("packages/core/conftest.py", "tests"),
+        ("packages/core/README.md", "docs"),
+        ("packages/core/docs/usage.rst", "docs"),
+    ]:
+        result = affected(sample, path)
+        assert reasons(result) == {
+            "core": [f"changed file {path} (its own {kind}: dependents unaffected)"]
+        }, path
+    # Shipped, or not a test or doc file: the dependents run.
+    for path in (
+        "packages/core/src/core/tests/test_x.py",
+        "packages/core/src/core/prompt.md",
+        "packages/core/tox.ini",
+    ):
+        assert affected(sample, path).names == {"core", "helper", "my-app"}, path
+    # One shipped file among own tests: the dependents run.
+    both = affected(sample, "packages/core/tests/test_x.py", "packages/core/src/core/x.py")
+    assert both.names == {"core", "helper", "my-app"}
+
+
+def test_member_mapping_other_files_into_its_wheel_has_no_own_files(sample: Path) -> None:
+    pyproject = sample / "packages/core/pyproject.toml"
+    write(
+        pyproject,
+        pyproject.read_text()
+        + '[tool.hatch.build.targets.wheel.force-include]\n"tests/data" = "core/data"\n',
+    )
+    result = affected(sample, "packages/core/tests/data/cassette.yaml")
+    assert result.names == {"core", "helper", "my-app"}
+
+
 def test_rules_defaults_and_ignored_files(sample: Path) -> None:
     result = affected(sample, "README.md", "docs/index.md", "../elsewhere/x.py")
     assert result.affected == ()

@@ -79,3 +79,11 @@ def test_cli_text(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert out.startswith("3 members, 3 commits replayed")
     assert "single-member commits (2): ours 50.0% of member jobs" in out
+
+
+def test_a_members_own_test_runs_it_alone_and_paths_only_its_dependents(repo: Repo) -> None:
+    write(repo.path / "packages/a/tests/test_a.py", "import a\n")
+    repo.commit("a's own test")
+    newest = replay(load_workspace(repo.path), last=1).commits[0]
+    assert (newest.ours, newest.ours_all) == (("a",), False)
+    assert (newest.paths_only, newest.paths_all) == (("a", "b"), False)
