@@ -9,8 +9,9 @@ defaults = true                       # keep the built-in rules after yours (def
 
 Patterns are globs relative to the workspace root (``*`` stays in one folder, ``**``
 crosses folders); files outside the workspace are seen as ``../...``. Your rules are
-tried first (``all`` before ``none``), then the defaults; the first match wins. A file
-that matches no rule belongs to the deepest member folder that contains it.
+tried first (``all`` before ``none``), then the defaults (``DEFAULT_CI``, ``DEFAULT_NONE``,
+``DEFAULT_ALL``, in that order); the first match wins. A file that matches no rule belongs
+to the deepest member folder that contains it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from tta_dev.workspace._toml import Table, string_list, table
 
 RuleAction = Literal["all", "none"]
 
+#: What CI runs: tried before ``DEFAULT_NONE``, so a workflow or action written in
+#: Markdown (gh-aw) or its README still affects every member.
+DEFAULT_CI: tuple[str, ...] = (".github/workflows/**", ".github/actions/**")
 #: Files that change how every member is built, tested or checked.
 DEFAULT_ALL: tuple[str, ...] = (
     "pyproject.toml",
@@ -44,6 +48,24 @@ DEFAULT_NONE: tuple[str, ...] = (
     ".gitignore",
     ".gitattributes",
     ".editorconfig",
+    # What GitHub and its bots read, never a build or a test: Markdown (templates,
+    # Copilot instructions, prompts and skills), issue, discussion and pull request
+    # templates, sponsor links, release-note categories, Dependabot and Renovate.
+    ".github/**/*.md",
+    ".github/ISSUE_TEMPLATE/**",
+    ".github/DISCUSSION_TEMPLATE/**",
+    ".github/PULL_REQUEST_TEMPLATE/**",
+    ".github/FUNDING.yml",
+    ".github/release.yml",
+    ".github/release.yaml",
+    ".github/dependabot.yml",
+    ".github/dependabot.yaml",
+    ".github/renovate.json",
+    ".github/renovate.json5",
+    "renovate.json",
+    "renovate.json5",
+    ".renovaterc",
+    ".renovaterc.json",
 )
 
 
@@ -79,6 +101,7 @@ def _build(all_: tuple[str, ...], none: tuple[str, ...], *, defaults: bool) -> A
     rules = [AffectedRule(p, "all", False) for p in all_]
     rules += [AffectedRule(p, "none", False) for p in none]
     if defaults:
+        rules += [AffectedRule(p, "all", True) for p in DEFAULT_CI]
         rules += [AffectedRule(p, "none", True) for p in DEFAULT_NONE]
         rules += [AffectedRule(p, "all", True) for p in DEFAULT_ALL]
     return AffectedRules(tuple(rules))

@@ -93,11 +93,33 @@ def test_rules_defaults_and_ignored_files(sample: Path) -> None:
     assert everything.all
     assert everything.names == set(MEMBERS)
     assert everything.why_all == (
-        ".github/workflows/ci.yml matches `.github/**` (default rule: all)",
+        ".github/workflows/ci.yml matches `.github/workflows/**` (default rule: all)",
     )
     core = next(m for m in everything.affected if m.name == "core")
     assert core.reasons[0] == Reason("all", everything.why_all[0])
     assert Reason("file", "packages/core/x.py") in core.reasons
+
+
+def test_what_github_and_its_bots_read_affects_no_member(sample: Path) -> None:
+    quiet = (
+        ".github/pull_request_template.md",
+        ".github/skills/release/SKILL.md",
+        ".github/ISSUE_TEMPLATE/bug.yml",
+        ".github/dependabot.yml",
+        ".github/renovate.json5",
+        "renovate.json",
+    )
+    result = affected(sample, *quiet)
+    assert (result.affected, result.ignored) == ((), tuple(sorted(quiet)))
+    # What CI runs, in Markdown too, and any other file of .github: everything.
+    for path, pattern in [
+        (".github/workflows/triage.md", ".github/workflows/**"),
+        (".github/actions/setup/README.md", ".github/actions/**"),
+        (".github/component_owners.yml", ".github/**"),
+    ]:
+        assert affected(sample, path).why_all == (
+            f"{path} matches `{pattern}` (default rule: all)",
+        ), path
 
 
 def test_unclaimed_root_file_affects_everything_with_that_reason(sample: Path) -> None:
