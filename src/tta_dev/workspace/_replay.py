@@ -72,13 +72,27 @@ class ReplaySummary:
 
 @dataclass(frozen=True)
 class ReplayReport:
-    """The replayed commits (newest first) of a workspace with ``members`` members."""
+    """The replayed commits (newest first) of a workspace with ``members`` members.
+
+    ``core`` names the members every other member depends on (at the newest commit's
+    lock): a dependency-correct selector runs everything when one of them changes, so the
+    share on single-member commits cannot go below the share of commits touching them.
+    """
 
     members: int
     commits: tuple[ReplayCommit, ...]
+    core: tuple[str, ...] = ()
 
-    def summary(self, *, single_member: bool = False) -> ReplaySummary:
-        chosen = [c for c in self.commits if c.single_member or not single_member]
+    def summary(self, *, single_member: bool = False, outside_core: bool = False) -> ReplaySummary:
+        """Over all commits, the single-member ones, or (``outside_core``) the single-member
+        ones whose member is not a core member."""
+        core = set(self.core) if outside_core else set[str]()
+        chosen = [
+            c
+            for c in self.commits
+            if (c.single_member or not (single_member or outside_core))
+            and not core.intersection(c.touched)
+        ]
         return ReplaySummary(
             commits=len(chosen),
             full_jobs=self.members * len(chosen),
@@ -173,6 +187,7 @@ def replay(
         return graphs[blob]
 
     rows: list[ReplayCommit] = []
+    core: tuple[str, ...] = ()
     for commit, subject, parent in first_parent_commits(repo, last=last, since=since, head=head):
         if parent is None:
             continue  # the root commit: nothing to compare with
@@ -180,6 +195,8 @@ def replay(
         paths = paths_in_workspace(workspace, changed, repo)
         new_blob, new_lock = lock_at(commit)
         graph = graph_for(new_blob, new_lock)
+        if not rows:
+            core = core_members(graph)
         lock_change = None
         if LOCK_FILE in paths:
             _, old_lock = lock_at(parent)
@@ -205,4 +222,12 @@ def replay(
                 why_all=ours.why_all,
             )
         )
-    return ReplayReport(len(workspace.members), tuple(rows))
+    return ReplayReport(len(workspace.members), tuple(rows), core)
+
+
+def core_members(graph: WorkspaceGraph) -> tuple[str, ...]:
+    """The members every other member depends on (sorted); none in a one-member workspace."""
+    names = {m.name for m in graph.workspace.members}
+    if len(names) < 2:
+        return ()
+    return tuple(sorted(n for n in names if graph.dependents_closure(n) >= names))

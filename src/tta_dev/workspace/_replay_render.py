@@ -26,9 +26,11 @@ def _summary_data(summary: ReplaySummary) -> dict[str, Any]:
 
 
 def replay_data(report: ReplayReport) -> dict[str, Any]:
-    """Every commit and the two summaries (all commits, single-member commits)."""
+    """Every commit and the three summaries (all commits, single-member commits, and those
+    of them whose member is not a core member)."""
     return {
         "members": report.members,
+        "core_members": list(report.core),
         "commits": [
             {
                 "commit": c.commit,
@@ -49,6 +51,7 @@ def replay_data(report: ReplayReport) -> dict[str, Any]:
         ],
         "summary": _summary_data(report.summary()),
         "single_member": _summary_data(report.summary(single_member=True)),
+        "single_member_outside_core": _summary_data(report.summary(outside_core=True)),
     }
 
 
@@ -57,9 +60,14 @@ def _pct(value: float) -> str:
 
 
 def _summary_rows(report: ReplayReport) -> list[tuple[str, ReplaySummary]]:
+    core = ", ".join(report.core) or "none"
     return [
         ("all commits", report.summary()),
         ("single-member commits", report.summary(single_member=True)),
+        (
+            f"single-member commits, no core member (core: {core})",
+            report.summary(outside_core=True),
+        ),
     ]
 
 
@@ -79,7 +87,7 @@ def render_replay(report: ReplayReport, fmt: str = "text") -> str:
         )
     for label, s in _summary_rows(report):
         lines.append(
-            f"{label} ({s.commits}): ours {_pct(s.ours_share)} of member jobs"
+            f"{printable(label)} ({s.commits}): ours {_pct(s.ours_share)} of member jobs"
             f" ({s.ours_everything} ran everything), paths-only {_pct(s.paths_share)}"
             f" ({s.paths_everything} ran everything), all 100%"
         )
@@ -95,7 +103,7 @@ def _markdown(report: ReplayReport) -> str:
     ]
     for label, s in _summary_rows(report):
         out.append(
-            f"| {label} | {s.commits} | {_pct(s.ours_share)} | {_pct(s.paths_share)} | 100%"
+            f"| {markdown_escape(label)} | {s.commits} | {_pct(s.ours_share)} | {_pct(s.paths_share)} | 100%"
             f" | {s.ours_everything} | {s.paths_everything} |"
         )
     chronological = list(reversed(report.commits))

@@ -87,3 +87,38 @@ def test_a_members_own_test_runs_it_alone_and_paths_only_its_dependents(repo: Re
     newest = replay(load_workspace(repo.path), last=1).commits[0]
     assert (newest.ours, newest.ours_all) == (("a",), False)
     assert (newest.paths_only, newest.paths_all) == (("a", "b"), False)
+
+
+def test_single_member_share_outside_core_members(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "hub")
+    root = repo.path
+    write(root / "pyproject.toml", virtual_root_toml(["packages/*"]))
+    write(root / "packages/core/pyproject.toml", project_toml("core"))
+    write(root / "packages/core/src/core/__init__.py", "")
+    for plugin in ("p1", "p2"):
+        write(
+            root / f"packages/{plugin}/pyproject.toml",
+            project_toml(plugin, dependencies=["core"], workspace_sources=["core"]),
+        )
+        write(root / f"packages/{plugin}/src/{plugin}/__init__.py", "")
+    repo.commit("initial")
+    write(root / "packages/core/src/core/x.py", "x = 1\n")
+    repo.commit("core changes")
+    write(root / "packages/p1/src/p1/x.py", "x = 1\n")
+    repo.commit("p1 changes")
+    report = replay(load_workspace(root), last=2)
+    assert report.core == ("core",)
+    single, outside = report.summary(single_member=True), report.summary(outside_core=True)
+    assert (single.commits, single.ours_jobs, outside.commits, outside.ours_jobs) == (2, 4, 1, 1)
+    text = render_replay(report)
+    assert "single-member commits (2): ours 66.7% of member jobs" in text
+    assert "single-member commits, no core member (core: core) (1): ours 33.3%" in text
+    data = json.loads(render_replay(report, "json"))
+    assert data["core_members"] == ["core"]
+    assert data["single_member_outside_core"]["ours_share"] == round(1 / 3, 4)
+    assert data["single_member_outside_core"]["paths_only_share"] == round(1 / 3, 4)
+    markdown = render_replay(report, "markdown")
+    assert (
+        "| single-member commits, no core member (core: core) | 1 | 33.3% | 33.3% | 100%"
+        in markdown
+    )
