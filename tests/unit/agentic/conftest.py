@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tta_dev.testing._support import unavailable
+
 # The versions this repository locks, so uv finds them in its cache.
 PYPROJECT = """\
 [project]
@@ -35,9 +37,7 @@ TESTS = (
 def _uv() -> str:
     uv = shutil.which("uv")
     if uv is None:
-        if os.environ.get("CI"):
-            pytest.fail("uv is not on PATH")
-        pytest.skip("uv is not on PATH: install it (https://docs.astral.sh/uv/)")
+        unavailable("uv is not on PATH: install it (https://docs.astral.sh/uv/)")
     return uv
 
 
@@ -79,7 +79,7 @@ def git_project(demo_project: Path) -> Path:
     """The demo project, its lock up to date, as a git repository with one commit on ``main``."""
     git = shutil.which("git")
     if git is None:
-        pytest.skip("git is not installed")
+        unavailable("git is not installed: apt-get install git")
     _run(_uv(), "lock", "--quiet", cwd=demo_project)
     (demo_project / ".gitignore").write_text(".venv/\n__pycache__/\n.pytest_cache/\n.ruff_cache/\n")
     for args in (

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tta_dev.testing._support import unavailable
+
 TOKEN = "ghs_TESTTOKENdoNotLeak1234567890"
 
 
@@ -142,7 +144,7 @@ def commit(repo: Path, message: str = "change") -> str:
 def pr_repo(tmp_path: Path) -> Path:
     """root (virtual-ish) + packages/core + packages/app (depends on core), locked, committed."""
     if shutil.which("uv") is None or shutil.which("git") is None:
-        pytest.skip("needs uv and git on PATH")
+        unavailable("needs uv and git on PATH: pip install uv; apt-get install git")
     repo = tmp_path / "repo"
     (repo / "packages" / "core" / "src" / "core").mkdir(parents=True)
     (repo / "packages" / "app" / "src" / "app").mkdir(parents=True)

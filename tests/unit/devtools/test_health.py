@@ -24,8 +24,14 @@ from tta_dev.devtools.health import (
     check_uv,
     render_health,
 )
+from tta_dev.testing._support import unavailable
 
-pytestmark = pytest.mark.skipif(shutil.which("uv") is None, reason="needs uv: pip install uv")
+
+@pytest.fixture(autouse=True)
+def _needs_uv() -> None:
+    if shutil.which("uv") is None:
+        unavailable("needs uv: pip install uv")
+
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "T",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import pytest
 
 from tests.unit.workspace.builders import project_toml, virtual_root_toml, write
 from tta_dev.devtools.init import InitError, apply_plan, detect_project, plan_init, render_plan
+from tta_dev.testing._support import unavailable
 
 
 def _single(root: Path, *, deps: Sequence[str] = (), extra: str = "") -> Path:
@@ -188,9 +188,7 @@ def test_a_workspace_gets_the_affected_only_workflow(tmp_path: Path) -> None:
     assert ".github/workflows/affected.yml" not in single
     binary = Path(sys.executable).with_name("zizmor")
     if not binary.exists():
-        if os.environ.get("CI"):
-            pytest.fail("zizmor is missing: uv sync --group lint")
-        pytest.skip("zizmor is missing: uv sync --group lint")
+        unavailable("zizmor is missing: uv sync --group lint")
     zizmor = subprocess.run(
         [str(binary), "--offline", "--persona=pedantic", str(path.parent)],
         capture_output=True,

@@ -227,7 +227,7 @@ def test_missing_prometheus_fails_in_ci() -> None:
     done = _run_observability_tests({"CI": "true"})
     assert done.returncode == 1, done.stdout
     assert "2 errors" in done.stdout
-    assert "CI is set, so this fails instead of skipping" in done.stdout
+    assert "CI is set, so this is an error, not a skip" in done.stdout
 
 
 # --- one code path: CI installs no service itself ----------------------------------------

@@ -21,6 +21,7 @@ from tta_dev.devtools.pictures import (
     layered_svg,
     line_chart_svg,
 )
+from tta_dev.testing._support import unavailable
 from tta_dev.workspace import (
     WorkspaceGraph,
     build_graph,
@@ -92,8 +93,10 @@ def test_graph_svg_feeds_dot_the_highlighted_graph(tmp_path: Path) -> None:
     assert re.search(r'"helper" \[label="[^"]*", style=filled, fillcolor="#f1f3f5"', svg)
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz: apt-get install graphviz")
+@pytest.mark.integration  # the integration session provides Graphviz (provide_tool)
 def test_graph_svg_with_real_graphviz(tmp_path: Path) -> None:
+    if shutil.which("dot") is None:
+        unavailable("needs Graphviz: apt-get install graphviz, or run `uv run nox -s integration`")
     graph = _graph(make_sample(tmp_path / "ws"))
     svg = graph_svg(graph, ["core"])
     assert svg.startswith("<svg")

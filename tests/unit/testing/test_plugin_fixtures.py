@@ -16,8 +16,13 @@ from pathlib import Path
 import pytest
 
 from tta_dev.testing import _support
+from tta_dev.testing._support import unavailable
 
-pytestmark = pytest.mark.skipif(shutil.which("uv") is None, reason="needs uv: pip install uv")
+
+@pytest.fixture(autouse=True)
+def _needs_uv() -> None:
+    if shutil.which("uv") is None:
+        unavailable("needs uv: pip install uv")
 
 
 def _workspace(root: Path) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.unit.workspace.builders import Repo, project_toml, virtual_root_toml, wheel, write
+from tta_dev.testing._support import unavailable
 from tta_dev.workspace import (
     WorkspaceError,
     build_graph,
@@ -28,10 +29,14 @@ from tta_dev.workspace import (
     read_lock,
 )
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not on PATH"),
-]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _needs_uv() -> None:
+    if shutil.which("uv") is None:
+        unavailable("uv is not on PATH: pip install uv")
+
 
 BUILD = '[build-system]\nrequires = ["uv_build>=0.9,<0.14"]\nbuild-backend = "uv_build"\n'
 
