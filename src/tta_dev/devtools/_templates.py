@@ -7,6 +7,8 @@ was checked to be safe (``[A-Za-z0-9_.-]``).
 
 from __future__ import annotations
 
+import json
+import shlex
 from dataclasses import dataclass
 
 __all__ = [
@@ -16,6 +18,7 @@ __all__ = [
     "noxfile",
     "precommit_config",
     "tasks_file",
+    "zizmor_runs",
 ]
 
 # Actions pinned to full commit SHAs (the versions this project's own CI uses).
@@ -43,6 +46,26 @@ class ProjectFacts:
     typecheck_group: str = "typecheck"
     #: What the type checker checks when no arguments are given (its own config first).
     typecheck_paths: tuple[str, ...] = ()
+    #: Workflows the project keeps that init did not write (see ``zizmor_runs``), and the
+    #: ones init writes.
+    project_workflows: tuple[str, ...] = ()
+    init_workflows: tuple[str, ...] = ()
+
+
+def zizmor_runs(facts: ProjectFacts) -> tuple[tuple[str, ...], ...]:
+    """The zizmor command lines (arguments after ``zizmor``) the lint checks run.
+
+    A project's own workflows get the regular persona: real findings fail lint from the
+    first run. The pedantic persona, whose style findings a project adopting tta-dev has
+    not chosen to follow, checks only what init wrote; with no workflows of the project's
+    own, everything under ``.github`` is init's and gets it.
+    """
+    if not facts.project_workflows:
+        return (("--offline", "--persona=pedantic", ".github"),)
+    regular = ("--offline", ".github")
+    if not facts.init_workflows:
+        return (regular,)
+    return (regular, ("--offline", "--persona=pedantic", *facts.init_workflows))
 
 
 def _quoted_list(items: tuple[str, ...] | list[str]) -> str:
@@ -86,7 +109,8 @@ def noxfile(facts: ProjectFacts) -> str:
         '    session.run("ruff", "format", "--check", ".")',
         '    session.run("ruff", "check", ".")',
     ]
-    lines.append('    session.run("zizmor", "--offline", "--persona=pedantic", ".github")')
+    for args in zizmor_runs(facts):
+        lines.append(f"    session.run({', '.join(json.dumps(a) for a in ('zizmor', *args))})")
     if facts.type_checker == "pyright":
         lines += [
             "",
@@ -417,14 +441,16 @@ jobs:
 
 def precommit_config(facts: ProjectFacts) -> str:
     """``repo: local`` hooks running the lock-pinned tools through ``uv run --frozen``."""
-    del facts  # the same hooks for every project: the workflows are always there
-    zizmor = """      - id: zizmor
-        name: zizmor (workflow security)
-        entry: uv run --frozen zizmor --offline --persona=pedantic .github
+    zizmor = "".join(
+        f"""      - id: zizmor{"-" + str(index) if index else ""}
+        name: zizmor (workflow security{", pedantic" if "--persona=pedantic" in args else ""})
+        entry: uv run --frozen zizmor {shlex.join(args)}
         language: unsupported
         files: ^\\.github/
         pass_filenames: false
 """
+        for index, args in enumerate(zizmor_runs(facts))
+    )
     return f"""# Every hook is local and runs the lock-pinned tool through `uv run --frozen`:
 # one version of record (uv.lock), nothing for pre-commit to clone or pin twice.
 default_install_hook_types: [pre-commit]

@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -333,19 +333,41 @@ def _gitignore(root: Path) -> str:
     )
 
 
+def _kept_or_new(path: Path, content: str) -> bool:
+    """Whether init's ``content`` is (or, written now, will be) what ``path`` holds."""
+    if not path.exists():
+        return True
+    return path.is_file() and path.read_text(encoding="utf-8", errors="replace") == content
+
+
+def _workflow_files(root: Path) -> list[str]:
+    folder = root / ".github" / "workflows"
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in folder.iterdir()
+        if p.suffix in (".yml", ".yaml") and p.is_file()
+    )
+
+
 def plan_init(root: Path, *, force: bool = False, tta_dev: str = "tta-dev") -> InitPlan:
     """What ``init`` would write in ``root``, and the ``uv add`` commands it would run."""
     _check_requirement(tta_dev)
     facts = detect_project(root)
+    workflows = {".github/workflows/ci.yml": ci_workflow(facts)}
+    if facts.workspace:
+        workflows[".github/workflows/affected.yml"] = affected_workflow()
+    ours = [w for w, text in workflows.items() if force or _kept_or_new(root / w, text)]
+    theirs = [w for w in _workflow_files(root) if w not in ours]
+    facts = replace(facts, project_workflows=tuple(theirs), init_workflows=tuple(ours))
     wanted = {
         "noxfile.py": noxfile(facts),
         "tasks.py": tasks_file(facts),
-        ".github/workflows/ci.yml": ci_workflow(facts),
+        **workflows,
         ".pre-commit-config.yaml": precommit_config(facts),
         ".gitignore": _gitignore(root),
     }
-    if facts.workspace:
-        wanted[".github/workflows/affected.yml"] = affected_workflow()
     files: list[PlannedFile] = []
     for relative, content in wanted.items():
         path = root / relative

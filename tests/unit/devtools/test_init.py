@@ -209,3 +209,60 @@ def test_a_tta_dev_requirement_that_is_not_one_is_refused_up_front(tmp_path: Pat
     with pytest.raises(InitError, match="is not a requirement or a path"):
         plan_init(root, tta_dev="tta-dev; $(touch pwned)")
     assert plan_init(root, tta_dev="tta-dev>=0.1").commands
+
+
+# A workflow of the project's own: clean for zizmor's regular persona, with findings only
+# the pedantic one reports (no names, no concurrency limits).
+_THEIRS = (
+    "on: push\npermissions: {}\njobs:\n  build:\n    runs-on: ubuntu-latest\n"
+    "    steps:\n      - run: echo hi\n"
+)
+
+
+def _zizmor_calls(noxfile: str) -> list[list[str]]:
+    return [
+        re.findall(r'"([^"]*)"', line)[1:]
+        for line in noxfile.splitlines()
+        if 'session.run("zizmor"' in line
+    ]
+
+
+def test_pedantic_zizmor_checks_only_what_init_wrote(tmp_path: Path) -> None:
+    fresh = {f.path: f for f in plan_init(_single(tmp_path / "new")).files}
+    assert _zizmor_calls(fresh["noxfile.py"].content) == [
+        ["--offline", "--persona=pedantic", ".github"]
+    ]
+    root = _single(tmp_path / "p")
+    write(root / ".github/workflows/release.yml", _THEIRS)
+    plan = plan_init(root)
+    files = {f.path: f for f in plan.files}
+    calls = _zizmor_calls(files["noxfile.py"].content)
+    assert calls == [
+        ["--offline", ".github"],
+        ["--offline", "--persona=pedantic", ".github/workflows/ci.yml"],
+    ]
+    hooks = files[".pre-commit-config.yaml"].content
+    assert "entry: uv run --frozen zizmor --offline .github\n" in hooks
+    assert "zizmor --offline --persona=pedantic .github/workflows/ci.yml\n" in hooks
+    # Their own ci.yml, kept (no --force): nothing of init's is left to be pedantic about.
+    write(root / ".github/workflows/ci.yml", _THEIRS)
+    kept = {f.path: f for f in plan_init(root).files}
+    assert _zizmor_calls(kept["noxfile.py"].content) == [["--offline", ".github"]]
+    forced = {f.path: f for f in plan_init(root, force=True).files}
+    assert _zizmor_calls(forced["noxfile.py"].content) == calls
+
+    apply_plan(plan, runner=FakeUv())
+    binary = Path(sys.executable).with_name("zizmor")
+    if not binary.exists():
+        unavailable("zizmor is missing: uv sync --group lint")
+    (root / ".github/workflows/ci.yml").write_text(files[".github/workflows/ci.yml"].content)
+    for args in calls:  # what the generated lint session runs passes on this project ...
+        done = subprocess.run([str(binary), *args], cwd=root, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    everything = subprocess.run(  # ... where pedantic on everything would fail it
+        [str(binary), "--offline", "--persona=pedantic", ".github"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert everything.returncode != 0
