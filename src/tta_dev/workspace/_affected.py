@@ -4,7 +4,10 @@ A changed file belongs to the deepest member folder that contains it, and affect
 member and every member whose closure contains it; a file of the member's own tests or
 docs, outside every package it ships, affects that member alone (``TestMap.own_file``). Files the rules of
 ``[tool.tta-dev.affected]`` name affect all members or none. A changed ``uv.lock`` is
-read at both ends and affects exactly the members whose resolved closure changed.
+read at both ends and affects exactly the members whose resolved closure changed; a
+member's ``pyproject.toml`` that changed with it only in what the lock records
+(dependencies, extras, groups, sources) affects that member, and its dependents only
+through their closures.
 When a change cannot be attributed (unknown base, shallow clone, a file no rule or
 member claims), everything is affected and the result says why.
 """
@@ -13,19 +16,20 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, cast
 
-from tta_dev._safeio import quote
+from tta_dev._safeio import InputError, quote, read_text
 from tta_dev.workspace import _git
 from tta_dev.workspace._diff import closure_changes, describe_change
 from tta_dev.workspace._errors import WorkspaceError
 from tta_dev.workspace._graph import PackageIds, WorkspaceGraph, build_graph, closure_bits
 from tta_dev.workspace._lock import Lockfile, parse_lock, read_lock_text
-from tta_dev.workspace._model import Workspace
+from tta_dev.workspace._model import PYPROJECT, Member, Workspace
 from tta_dev.workspace._testmap import TestMap, git_lister, is_test_path
+from tta_dev.workspace._toml import parse_toml
 
 LOCK_FILE = "uv.lock"
 ReasonKind = Literal["file", "member", "lock", "test", "all"]
@@ -36,7 +40,9 @@ class Reason:
     """Why a member is affected.
 
     ``file``: ``subject`` changed in its folder (``detail`` ``tests`` or ``docs``: a file
-    of its own tests or docs, which its dependents do not reach); ``member``: it depends on member
+    of its own tests or docs, which its dependents do not reach; ``locked``: its
+    ``pyproject.toml``, changed only in what ``uv.lock`` records, so its dependents follow
+    their locked closures); ``member``: it depends on member
     ``subject``, which is affected by a file; ``lock``: package ``subject`` changed in its
     resolved closure (``detail`` says how); ``test``: test file ``subject``, which no
     member owns, changed and makes the test files in ``detail`` run, which import the
@@ -50,6 +56,11 @@ class Reason:
 
     def __str__(self) -> str:
         if self.kind == "file":
+            if self.detail == "locked":
+                return (
+                    f"changed file {self.subject} (only what {LOCK_FILE} records:"
+                    " dependents by their locked closures)"
+                )
             own = f" (its own {self.detail}: dependents unaffected)" if self.detail else ""
             return f"changed file {self.subject}{own}"
         if self.kind == "member":
@@ -96,11 +107,95 @@ class AffectedResult:
 
 @dataclass(frozen=True)
 class LockChange:
-    """The two ends of a changed ``uv.lock``; ``None`` where one is missing or unusable."""
+    """The two ends of a changed ``uv.lock``; ``None`` where one is missing or unusable.
+
+    ``manifests`` holds both ends' texts (``None``: absent or unreadable) of the member
+    ``pyproject.toml`` files that changed with it, by workspace-relative path.
+    """
 
     old: Lockfile | None
     new: Lockfile | None
     why_unusable: str | None = None
+    manifests: Mapping[str, tuple[str | None, str | None]] = field(
+        default_factory=dict[str, tuple[str | None, str | None]]
+    )
+
+
+#: What a member's ``pyproject.toml`` says that ``uv.lock`` records, resolved: its
+#: requirements. A change to these alone reaches another member only through its locked
+#: closure, which the lock change compares. (Not the version: a dependent can read it at
+#: run time, whatever its closure.)
+LOCKED_KEYS: tuple[tuple[str, ...], ...] = (
+    ("project", "dependencies"),
+    ("project", "optional-dependencies"),
+    ("dependency-groups",),
+    ("tool", "uv", "sources"),
+)
+
+
+def locked_only(old: str, new: str) -> bool:
+    """Whether two texts of a member's ``pyproject.toml`` differ only in ``LOCKED_KEYS``
+    (false when either is not valid TOML)."""
+    try:
+        before, after = parse_toml(old, PYPROJECT), parse_toml(new, PYPROJECT)
+    except WorkspaceError:
+        return False
+    for key in LOCKED_KEYS:
+        before, after = _without(before, key), _without(after, key)
+    return before == after
+
+
+def _without(data: Mapping[str, Any], key: tuple[str, ...]) -> Mapping[str, Any]:
+    """``data`` without the value at dotted ``key`` (a copy only where it differs)."""
+    head, rest = key[0], key[1:]
+    if head not in data:
+        return data
+    out = dict(data)
+    if not rest:
+        del out[head]
+    elif isinstance(out[head], dict):
+        out[head] = _without(cast(Mapping[str, Any], out[head]), rest)
+    return out
+
+
+def manifest_ends(
+    workspace: Workspace,
+    repo: Path,
+    paths: Iterable[str],
+    base: str,
+    head: str | None,
+) -> dict[str, tuple[str | None, str | None]]:
+    """Both ends (commit ``base``; ``head``, or the work tree) of each member
+    ``pyproject.toml`` among workspace-relative ``paths``; ``None`` where unreadable."""
+    prefix = Path(posixpath.relpath(workspace.root, repo)).as_posix()
+    out: dict[str, tuple[str | None, str | None]] = {}
+    for path in paths:
+        owner = workspace.owner_of(path)
+        if owner is None or owner.path == "." or path != f"{owner.path}/{PYPROJECT}":
+            continue
+        at_repo = path if prefix == "." else f"{prefix}/{path}"
+        out[path] = (_text_at(repo, base, at_repo), _text_at(repo, head, at_repo))
+    return out
+
+
+def _text_at(repo: Path, commit: str | None, path: str) -> str | None:
+    try:
+        if commit is None:
+            return read_text(repo / path, what=path) if os.path.lexists(repo / path) else None
+        return _git.file_at(repo, commit, path)
+    except (WorkspaceError, InputError):
+        return None
+
+
+def _locked_member_file(member: Member, path: str, lock_change: LockChange | None) -> str:
+    """``locked`` when ``path`` is ``member``'s ``pyproject.toml`` and both ends, with both
+    ends of the lock, are known and differ only in what the lock records."""
+    if lock_change is None or lock_change.old is None or lock_change.new is None:
+        return ""
+    if member.path == "." or path != f"{member.path}/{PYPROJECT}":
+        return ""
+    old, new = lock_change.manifests.get(path, (None, None))
+    return "locked" if old is not None and new is not None and locked_only(old, new) else ""
 
 
 def affected_members(
@@ -125,6 +220,7 @@ def affected_members(
     lock_changed = False
     tests: list[str] = []
     mapper = test_map or TestMap(workspace)
+    locked = lock_change if LOCK_FILE in paths else None
     for path in paths:
         if path == LOCK_FILE:
             lock_changed = True
@@ -139,7 +235,7 @@ def affected_members(
             continue
         owner = workspace.owner_of(path)
         if owner is not None:
-            own = mapper.own_file(owner, path) or ""
+            own = mapper.own_file(owner, path) or _locked_member_file(owner, path, locked)
             direct.setdefault(owner.name, []).append(Reason("file", path, own))
         elif path.startswith("../"):
             ignored.append(path)
@@ -171,7 +267,7 @@ def affected_members(
     for name, file_reasons in direct.items():
         reasons[name].update(file_reasons)
         if all(r.detail for r in file_reasons):
-            continue  # only its own tests or docs changed: nothing its dependents import
+            continue  # its own tests or docs, or what the lock compares: not its dependents
         for dependent in graph.dependents_closure(name, runtime_only=runtime_only):
             if dependent != name:
                 reasons[dependent].add(Reason("member", name))
@@ -308,6 +404,12 @@ def affected_since(
                 if not lock_known:
                     head_lock = _lock_and_text(workspace, repo, head_ref)
                 lock_change = _lock_change(workspace, repo, start, head_lock)
+                lock_change = replace(
+                    lock_change,
+                    manifests=manifest_ends(
+                        workspace, repo, paths, start, head_commit if head else None
+                    ),
+                )
             if test_map is None and head:
                 test_map = TestMap(workspace, git_lister(workspace, repo, head_commit))
             result = affected_members(

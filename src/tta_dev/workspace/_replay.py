@@ -20,7 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tta_dev.workspace import _git
-from tta_dev.workspace._affected import LOCK_FILE, LockChange, affected_members, paths_in_workspace
+from tta_dev.workspace._affected import (
+    LOCK_FILE,
+    LockChange,
+    affected_members,
+    manifest_ends,
+    paths_in_workspace,
+)
 from tta_dev.workspace._errors import WorkspaceError
 from tta_dev.workspace._graph import WorkspaceGraph, build_graph
 from tta_dev.workspace._lock import Lockfile, parse_lock
@@ -200,7 +206,12 @@ def replay(
         lock_change = None
         if LOCK_FILE in paths:
             _, old_lock = lock_at(parent)
-            lock_change = LockChange(old_lock, new_lock, "is missing or unreadable at one end")
+            lock_change = LockChange(
+                old_lock,
+                new_lock,
+                "is missing or unreadable at one end",
+                manifest_ends(workspace, repo, paths, parent, commit),
+            )
         tests = TestMap(workspace, git_lister(workspace, repo, commit), names, parses, shipped)
         ours = affected_members(graph, paths, lock_change=lock_change, test_map=tests)
         baseline = affected_members(

@@ -161,6 +161,38 @@ def test_lock_change_marks_only_members_whose_closure_changed(sample: Path) -> N
     assert reasons(result) == {"my-app": ["lock change in requests: 2.0 → 2.1"]}
 
 
+def test_member_requirements_changed_with_the_lock_reach_dependents_by_closure(
+    sample: Path,
+) -> None:
+    # plugin's `slow` extra moves fork 2.0 -> 2.1; my-app uses plugin[fast] only.
+    text = lock_toml(sample_lock_packages(), members=MEMBERS)
+    bumped = text.replace('"fork", version = "2.0"', '"fork", version = "2.1"').replace(
+        'name = "fork"\nversion = "2.0"', 'name = "fork"\nversion = "2.1"'
+    )
+    assert bumped.count("2.1") == 2
+    manifest = "packages/plugin-folder/pyproject.toml"
+    before = (sample / manifest).read_text()
+    after = before.replace("fork==2.0", "fork==2.1")
+    change = LockChange(parse_lock(text), parse_lock(bumped), manifests={manifest: (before, after)})
+    result = affected(sample, "uv.lock", manifest, lock_change=change)
+    assert reasons(result) == {
+        "plugin": [
+            f"changed file {manifest} (only what uv.lock records: dependents by their locked closures)",
+            "lock change in fork: 2.0 → 2.1",
+        ]
+    }
+    # Anything else in the manifest, an unknown end, or no lock change: dependents run.
+    scripts = after + '[project.scripts]\nplugin = "plugin:main"\n'
+    for lock_change in (
+        LockChange(change.old, change.new, manifests={manifest: (before, scripts)}),
+        LockChange(change.old, change.new, manifests={manifest: (None, after)}),
+        LockChange(change.old, change.new),
+    ):
+        result = affected(sample, "uv.lock", manifest, lock_change=lock_change)
+        assert result.names == {"plugin", "my-app"}
+    assert affected(sample, manifest).names == {"plugin", "my-app"}
+
+
 def test_registry_url_spelling_is_no_change(sample: Path) -> None:
     old = parse_lock(lock_toml(sample_lock_packages(), members=MEMBERS))
     new = parse_lock(
@@ -252,14 +284,17 @@ def test_lock_aware_through_git(repo: Repo) -> None:
     result = affected_since(load_workspace(repo.path), "main", "bump")
     assert {m.name: [str(r) for r in m.reasons] for m in result.affected} == {
         "my-app": [
-            "changed file packages/app/pyproject.toml",
+            "changed file packages/app/pyproject.toml (only what uv.lock records:"
+            " dependents by their locked closures)",
             "lock change in requests: 2.0 → 2.1",
         ],
     }
-    # the same in the work tree (head None reads uv.lock from disk)
+    # the same in the work tree (head None reads uv.lock and pyproject.toml from disk)
     repo.git("checkout", "-q", "main")
     make_sample(repo.path, requests="2.2")
-    assert affected_since(load_workspace(repo.path), "main").names == {"my-app"}
+    result = affected_since(load_workspace(repo.path), "main")
+    assert result.names == {"my-app"}
+    assert "only what uv.lock records" in str(result.affected[0].reasons[0])
 
 
 def test_lock_added_deleted_or_unreadable_at_base(repo: Repo) -> None:

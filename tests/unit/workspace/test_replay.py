@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.workspace.builders import Repo, project_toml, virtual_root_toml, write
+from tests.unit.workspace.conftest import make_sample
 from tta_dev.cli import main
 from tta_dev.workspace import WorkspaceError, load_workspace
 from tta_dev.workspace._replay import replay
@@ -122,3 +123,22 @@ def test_single_member_share_outside_core_members(tmp_path: Path) -> None:
         "| single-member commits, no core member (core: core) | 1 | 33.3% | 33.3% | 100%"
         in markdown
     )
+
+
+def test_requirements_changed_with_the_lock_reach_dependents_by_closure(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "sample")
+    make_sample(repo.path)
+    repo.commit("initial")
+    # plugin's `slow` extra moves fork 2.0 -> 2.1, in its pyproject.toml and in uv.lock;
+    # its dependent my-app uses plugin[fast] only, so my-app's locked closure is unchanged.
+    for name, old, new in [
+        ("packages/plugin-folder/pyproject.toml", "fork==2.0", "fork==2.1"),
+        ("uv.lock", '"fork", version = "2.0"', '"fork", version = "2.1"'),
+        ("uv.lock", 'name = "fork"\nversion = "2.0"', 'name = "fork"\nversion = "2.1"'),
+    ]:
+        path = repo.path / name
+        write(path, path.read_text().replace(old, new))
+    repo.commit("plugin[slow]: fork 2.1")
+    newest = replay(load_workspace(repo.path), last=1).commits[0]
+    assert (newest.ours, newest.ours_all) == (("plugin",), False)
+    assert newest.paths_all
