@@ -20,6 +20,7 @@ from tta_dev.workspace._render import (
 )
 
 if TYPE_CHECKING:
+    from tta_dev.devtools.audit import AuditReport
     from tta_dev.workspace import Lockfile
 
 
@@ -113,6 +114,29 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     audit.add_argument("--sample", type=int, metavar="K", help="audit K members at random")
     audit.add_argument("--seed", type=int, default=0, help="seed for --sample (default 0)")
+    audit.add_argument(
+        "--kinds",
+        default="raise,wrong,dependency",
+        metavar="K1,K2",
+        help="mutations to plant: raise, wrong, dependency (default: all three)",
+    )
+    audit.add_argument(
+        "--tests",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help=(
+            "a test file or folder (relative to the workspace root) that makes up the suite;"
+            " repeatable (default: every test_*.py and bench_*.py file)"
+        ),
+    )
+    audit.add_argument(
+        "--pytest-args",
+        default="",
+        metavar="ARGS",
+        help="extra pytest arguments for every run, one shell-quoted string:"
+        " --pytest-args='-m \"not slow\"'",
+    )
     audit.set_defaults(handler=_audit)
 
     lock_diff = commands.add_parser(
@@ -236,22 +260,45 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    import shlex
     import tempfile
 
     # Runs tests: it lives in devtools, imported only for this command.
-    from tta_dev.devtools.audit import audit, generate_workspace, render_audit
-    from tta_dev.workspace import WorkspaceError
+    from tta_dev.devtools.audit import MUTATIONS, audit, generate_workspace, render_audit
 
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in MUTATIONS]
+    if unknown or not kinds:
+        raise UsageError(
+            f"--kinds: unknown mutation kind {quote(unknown[0]) if unknown else '(none)'}:"
+            f" choose from {', '.join(MUTATIONS)}"
+        )
     if args.sample is not None and args.sample < 1:
-        raise WorkspaceError(f"--sample must be at least 1, not {args.sample}")
+        raise UsageError(f"--sample must be at least 1, not {args.sample}")
+    try:
+        pytest_args = shlex.split(args.pytest_args)
+    except ValueError as exc:
+        raise UsageError(f"--pytest-args: {exc} in {quote(args.pytest_args)}") from exc
+
+    def run(root: Path, plugins: bool) -> AuditReport:
+        return audit(
+            root,
+            sample=args.sample,
+            seed=args.seed,
+            kinds=kinds,
+            plugins=plugins,
+            tests=args.tests,
+            pytest_args=pytest_args,
+        )
+
     if args.generated is not None:
         if args.generated < 2:
-            raise WorkspaceError(f"--generated needs at least 2 members, not {args.generated}")
+            raise UsageError(f"--generated needs at least 2 members, not {args.generated}")
         with tempfile.TemporaryDirectory(prefix="tta-audit-gen-") as tmp:
-            root = generate_workspace(Path(tmp) / "generated", args.generated)
-            report = audit(root, sample=args.sample, seed=args.seed, plugins=False)
+            # The generated tests need no plugin: none load (seconds saved per run).
+            report = run(generate_workspace(Path(tmp) / "generated", args.generated), False)
     else:
-        report = audit(args.root, sample=args.sample, seed=args.seed)
+        report = run(args.root, True)
     print(render_audit(report, args.format))
     return 1 if report.escaped else 0
 

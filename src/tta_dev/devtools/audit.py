@@ -40,6 +40,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from tta_dev._safeio import quote
+from tta_dev.errors import TtaDevError
 from tta_dev.workspace import (
     LOCK_FILE,
     LockChange,
@@ -109,6 +111,8 @@ class AuditReport:
     root: str
     runs: tuple[MutationRun, ...]
     skipped: tuple[str, ...] = ()
+    baseline_failed: tuple[str, ...] = ()
+    suite: int = 0
 
     @property
     def escaped(self) -> tuple[MutationRun, ...]:
@@ -132,7 +136,8 @@ def plan_mutations(
     ``breakable`` (``breakable_packages()`` when ``None``). Members without one are
     ``skipped``, with the reason.
     """
-    members = [m for m in workspace.members if m.path != "."]
+    # The root project is a member like any other (a single-project repository is one).
+    members = list(workspace.members)
     if sample is not None and sample < len(members):
         members = random.Random(seed).sample(members, sample)  # noqa: S311 - a sample, not a secret
     code_kinds = [k for k in kinds if k != "dependency"]
@@ -334,20 +339,31 @@ def _module_roots(workspace: Workspace) -> list[str]:
     return sorted(roots)
 
 
-def _test_files(root: Path) -> list[Path]:
-    found: list[Path] = []
+def _test_files(root: Path, limits: Sequence[str] = ()) -> list[Path]:
+    """The suite: ``test_*.py``/``bench_*.py`` under ``root`` (or under ``limits`` in it)."""
+    if limits:
+        found: set[Path] = set()
+        for limit in limits:
+            path = root / limit
+            found.update([path] if path.is_file() else _test_files(path))
+        return sorted(found)
+    found_here: list[Path] = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in {"__pycache__", ".venv"}]
-        found += [
+        found_here += [
             Path(folder) / n
             for n in files
             if n.endswith(".py") and n.startswith(("test_", "bench_"))
         ]
-    return sorted(found)
+    return sorted(found_here)
 
 
 def _pytest(
-    root: Path, targets: Sequence[str], pythonpath: list[str], plugins: bool
+    root: Path,
+    targets: Sequence[str],
+    pythonpath: list[str],
+    plugins: bool,
+    extra: Sequence[str] = (),
 ) -> tuple[str, ...] | None:
     """Failing test files (relative), ``()`` when all pass; ``None``: nothing to run."""
     if not targets:
@@ -359,7 +375,7 @@ def _pytest(
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider", "-p", "no:xdist",
-         "-o", "python_files=test_*.py bench_*.py", *targets],
+         "-o", "python_files=test_*.py bench_*.py", *extra, *targets],
         cwd=root, env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False,
     )  # fmt: skip
     failed = {
@@ -380,6 +396,10 @@ def _pytest(
     return tuple(sorted(failed))
 
 
+class AuditError(TtaDevError, ValueError):
+    """Bad input to the audit (an unknown kind, a missing test path, nothing to test)."""
+
+
 def audit(
     root: Path | str,
     *,
@@ -387,12 +407,27 @@ def audit(
     seed: int = 0,
     kinds: Sequence[str] = MUTATIONS,
     plugins: bool = True,
+    tests: Sequence[str] = (),
+    pytest_args: Sequence[str] = (),
 ) -> AuditReport:
     """Audit the workspace at ``root`` in a temporary copy (``root`` is never written).
 
+    ``tests``: files or folders (relative to the workspace root) that make up the suite;
+    default every ``test_*.py``/``bench_*.py`` file. ``pytest_args`` go to every run.
     ``plugins`` false runs pytest without autoloaded plugins (faster; generated tests).
+    The suite runs once unmutated first: files failing there (a service not running, a
+    tool not installed) count for no mutation.
     """
+    unknown = [k for k in kinds if k not in MUTATIONS]
+    if unknown or not kinds:
+        raise AuditError(
+            f"unknown mutation kind {quote(unknown[0]) if unknown else '(none)'}:"
+            f" choose from {', '.join(MUTATIONS)}"
+        )
+    if sample is not None and sample < 1:
+        raise AuditError(f"the sample must be at least 1 member, not {sample}")
     source = load_workspace(root)
+    limits = [_suite_path(source.root, t) for t in tests]
     with tempfile.TemporaryDirectory(prefix="tta-audit-") as tmp:
         copy = Path(tmp) / "ws"
         shutil.copytree(source.root, copy, ignore=_IGNORED, symlinks=True)
@@ -400,9 +435,19 @@ def audit(
         lock = current_lock(workspace)
         graph = build_graph(workspace, lock)
         test_map = TestMap(workspace)
-        tests = _test_files(copy)
-        owners = {t: members_for_test(workspace, t, test_map) for t in tests}
+        suite = _test_files(copy, limits)
+        if not suite:
+            where = ", ".join(limits) if limits else str(source.root)
+            raise AuditError(
+                f"no test files (test_*.py, bench_*.py) under {where}: nothing to audit"
+            )
+        owners = {t: members_for_test(workspace, t, test_map) for t in suite}
+        everything = [t.relative_to(copy).as_posix() for t in suite]
         roots = _module_roots(workspace)
+
+        def run(targets: Sequence[str], path: list[str]) -> tuple[str, ...]:
+            return _pytest(copy, targets, path, plugins, pytest_args) or ()
+
         breakable = (
             breakable_packages(plugins=plugins, members=[m.name for m in workspace.members])
             if "dependency" in kinds
@@ -411,6 +456,7 @@ def audit(
         mutations, skipped = plan_mutations(
             workspace, sample, seed, kinds=kinds, lock=lock, breakable=breakable
         )
+        baseline = run(everything, roots) if mutations else ()
         runs: list[MutationRun] = []
         for mutation in mutations:
             target = copy / mutation.path
@@ -434,12 +480,17 @@ def audit(
                 names = result.names
                 selected = [
                     t.relative_to(copy).as_posix()
-                    for t in tests
+                    for t in suite
                     if result.all or owners[t] is None or (owners[t] or frozenset()) & names
                 ]
-                everything = [t.relative_to(copy).as_posix() for t in tests]
-                full = _pytest(copy, everything, pythonpath, plugins) or ()
-                chosen = _pytest(copy, selected, pythonpath, plugins) or ()
+                full = _new_failures(run(everything, pythonpath), baseline)
+                # The selection is the whole suite (a root project, a hub member): its
+                # result is the full run's, so pytest runs once, not twice.
+                chosen = (
+                    full
+                    if len(selected) == len(everything)
+                    else _new_failures(run(selected, pythonpath), baseline)
+                )
             finally:
                 target.write_text(original, "utf-8")
                 shutil.rmtree(shadow, ignore_errors=True)
@@ -450,7 +501,22 @@ def audit(
                     mutation, tuple(sorted(names)), tuple(selected), full, chosen, missed, rules
                 )
             )
-    return AuditReport(str(source.root), tuple(runs), tuple(skipped))
+    return AuditReport(str(source.root), tuple(runs), tuple(skipped), baseline, len(everything))
+
+
+def _new_failures(failed: tuple[str, ...], baseline: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f for f in failed if f not in baseline)
+
+
+def _suite_path(root: Path, text: str) -> str:
+    """``text`` (relative to the workspace root, or absolute) as a root-relative path."""
+    path = Path(text)
+    absolute = (path if path.is_absolute() else root / path).resolve()
+    if not absolute.is_relative_to(root.resolve()):
+        raise AuditError(f"test path {quote(text)} is outside the workspace {root}")
+    if not absolute.exists():
+        raise AuditError(f"test path {quote(text)} does not exist under {root}")
+    return absolute.relative_to(root.resolve()).as_posix()
 
 
 def _why_missed(
@@ -645,6 +711,8 @@ def audit_data(report: AuditReport) -> dict[str, object]:
         "caught": sum(1 for r in report.runs if r.full_failed and r.selection_failed),
         "undetected": sum(1 for r in report.runs if not r.full_failed),
         "skipped": list(report.skipped),
+        "suite": report.suite,
+        "baseline_failed": list(report.baseline_failed),
     }
 
 
@@ -671,17 +739,24 @@ def render_audit(report: AuditReport, fmt: str = "text") -> str:
         lines.append("")
         lines.append(
             f"{len(report.runs)} mutations, {len(report.escaped)} escaped,"
-            f" {data['caught']} caught, {data['undetected']} not detected by the full suite."
+            f" {data['caught']} caught, {data['undetected']} not detected by the full suite"
+            f" ({report.suite} test files; {len(report.baseline_failed)} failing unmutated)."
         )
         return "\n".join(lines)
     lines = [
         f"{r.mutation.member} {r.mutation.kind} {r.mutation.function}: affected"
-        f" {len(r.affected)}, selected {len(r.selected)} tests, full fails"
+        f" {len(r.affected)}, selected {len(r.selected)} of {report.suite} test files, full fails"
         f" {len(r.full_failed)}, selection fails {len(r.selection_failed)}"
         + (" ESCAPED" if r.escaped else "")
         for r in report.runs
     ]
     lines += [f"  missed: {rule}" for r in report.escaped for rule in r.rules]
+    lines += [f"skipped: {why}" for why in report.skipped]
+    if report.baseline_failed:
+        lines.append(
+            f"{len(report.baseline_failed)} test files fail unmutated and count for no mutation: "
+            + ", ".join(report.baseline_failed)
+        )
     lines.append(
         f"{len(report.runs)} mutations, {len(report.escaped)} escaped, {data['caught']} caught,"
         f" {data['undetected']} not detected by the full suite"
