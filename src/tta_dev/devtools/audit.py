@@ -373,8 +373,11 @@ def _pytest(
     if not plugins:
         # Installed plugins cost seconds of start-up per run; the generated tests need none.
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    # --continue-on-collection-errors: a module failing to import would otherwise stop the
+    # run before any test, hiding the other files' failures (and so what a selection missed).
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider", "-p", "no:xdist",
+         "--continue-on-collection-errors",
          "-o", "python_files=test_*.py bench_*.py", *extra, *targets],
         cwd=root, env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False,
     )  # fmt: skip
