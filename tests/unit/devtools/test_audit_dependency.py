@@ -18,6 +18,7 @@ from tta_dev.devtools.audit import (
     plan_mutations,
     render_audit,
 )
+from tta_dev.testing._support import unavailable
 from tta_dev.workspace import (
     LockChange,
     affected_members,
@@ -32,7 +33,7 @@ def test_pytest_and_its_dependencies_are_never_broken() -> None:
     breakable = breakable_packages()
     # pytest's own closure, computed from its metadata: breaking it breaks the runner.
     assert not {"pytest", "pluggy", "iniconfig", "packaging", "pygments"} & breakable.keys()
-    assert breakable["pyyaml"] == ("_yaml", "yaml")
+    assert "yaml" in breakable["pyyaml"]
     # The workspace's own members are the code under test, never "a package to break".
     assert "pyyaml" not in breakable_packages(members=["PyYAML"])
 
@@ -76,8 +77,9 @@ def test_the_broken_lock_parses_and_reaches_the_users_only(tmp_path: Path) -> No
         break_lock(text, "requests", "3.0.0")
 
 
-@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not installed")
 def test_uv_accepts_the_generated_lock_offline(tmp_path: Path) -> None:
+    if shutil.which("uv") is None:
+        unavailable("uv is not on PATH: pip install uv")
     root = generate_workspace(tmp_path / "gen", 4)
     env = {
         k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}
