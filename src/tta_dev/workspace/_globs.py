@@ -1,8 +1,9 @@
 """Path globs as uv matches them: ``*`` and ``?`` stay within one folder, ``**`` crosses.
 
 ``[...]`` is a class of characters (``[!...]`` its complement, ``a-z`` a range); like ``*``
-and ``?`` it never matches ``/``. A reversed range (``[z-a]``) or a ``[`` that is never
-closed is an invalid glob, as for uv: a ``WorkspaceError`` naming the pattern.
+and ``?`` it never matches ``/``. A reversed range (``[z-a]``), a ``[`` that is never
+closed, or a ``**`` that is not a whole path component (``a**b``) is an invalid glob, as
+for uv: a ``WorkspaceError`` naming the pattern.
 
 Matching takes time linear in the path, whatever the pattern: a pattern with at most one
 wildcard runs as a regular expression (one quantifier cannot backtrack more than once per
@@ -145,6 +146,12 @@ def _tokens(pattern: str) -> list[tuple[int, str]]:
     while i < n:
         char = pattern[i]
         if pattern.startswith("**", i):
+            # uv's glob crate: `**` is a whole path component or an error (`a**b`, `***`).
+            alone = (i == 0 or pattern[i - 1] == "/") and pattern[i + 2 : i + 3] in ("", "/")
+            if not alone:
+                raise _InvalidGlob(
+                    f"recursive wildcards must form a single path component (`**` at position {i})"
+                )
             i += 2
             if pattern.startswith("/", i):  # `**/` also matches no folder at all
                 i += 1

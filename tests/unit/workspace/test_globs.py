@@ -10,6 +10,7 @@ from tta_dev.workspace import WorkspaceError
 from tta_dev.workspace._globs import (
     _compile,  # pyright: ignore[reportPrivateUsage]
     check_glob,
+    compile_glob,
     glob_match,
     has_magic,
     normalise_pattern,
@@ -78,12 +79,23 @@ _PIECES = st.sampled_from(["a", "b", "/", "*", "**", "**/", "?", "[ab]", "[!a]",
 @given(st.lists(_PIECES, max_size=8).map("".join), st.text("ab/.", max_size=12))
 def test_linear_matcher_agrees_with_the_regex(pattern: str, path: str) -> None:
     """Patterns with several wildcards run on the position-set matcher: same answers."""
-    glob = _compile(normalise_pattern(pattern))
+    normal = normalise_pattern(pattern)
+    if re.search(r"[^/]\*\*|\*\*[^/]", normal):
+        with pytest.raises(WorkspaceError, match="single path component"):
+            compile_glob(pattern)
+        return
+    glob = _compile(normal)
     expected = re.match(
         "".join(re.escape(t) if k == 0 else t for k, t in glob.tokens) + r"\Z", path, re.DOTALL
     )
     assert glob.accepts(glob.feed(glob.start, path)) is (expected is not None)
     assert glob.match(path) is (expected is not None)
+
+
+@pytest.mark.parametrize("pattern", ["a**b", "packages/a**", "**b", "***", "a/***/b"])
+def test_globstar_inside_a_component_is_invalid_as_for_uv(pattern: str) -> None:
+    with pytest.raises(WorkspaceError, match=r"must form a single path component .*: fix"):
+        glob_match(pattern, "ab")
 
 
 @pytest.mark.parametrize("pattern", ["lib[", "packages/[a", "a[]", "[!]"])

@@ -369,7 +369,9 @@ def test_backtracking_patterns_match_in_linear_time() -> None:
     assert glob_match(BACKTRACKING, "a" * 100_000 + "b")
     assert not glob_match("**/" + BACKTRACKING, "x/" * 1000 + "a" * 10_000)
     assert glob_match("**/" + "*a" * 30, "x/y/" + "a" * 30)
-    assert not glob_match("**" + "*a" * 30, "/".join(["a"] * 30))  # `*` stays in a folder
+    assert not glob_match("**/" + "*a" * 30, "/".join(["a"] * 30))  # `*` stays in a folder
+    with pytest.raises(WorkspaceError, match="single path component"):  # as uv: `***`
+        glob_match("**" + "*a" * 30, "a")
 
 
 def test_backtracking_exclude_and_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

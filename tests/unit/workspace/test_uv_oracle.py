@@ -255,3 +255,21 @@ def test_member_folders_without_pyproject_as_uv_sees_them(tmp_path: Path) -> Non
     assert "missing a `pyproject.toml`" in result.stderr
     with pytest.raises(WorkspaceError, match="packages/stray"):
         load_workspace(tmp_path)
+
+
+def test_globstar_inside_a_component_is_rejected_as_by_uv(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", virtual_root_toml(["packages/a**b"]))
+    write(tmp_path / "packages/axb/pyproject.toml", project_toml("axb"))
+    result = subprocess.run(
+        ["uv", "workspace", "list", "--offline"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "recursive wildcards must form a single path component" in " ".join(
+        result.stderr.split()
+    )
+    with pytest.raises(WorkspaceError, match="recursive wildcards must form a single path"):
+        load_workspace(tmp_path)
