@@ -713,6 +713,8 @@ def audit_data(report: AuditReport) -> dict[str, object]:
         "escaped": [run_data(r) for r in report.escaped],
         "caught": sum(1 for r in report.runs if r.full_failed and r.selection_failed),
         "undetected": sum(1 for r in report.runs if not r.full_failed),
+        # Caught (the selection fails) but some failing files were not selected.
+        "partly_missed": sum(1 for r in report.runs if r.selection_failed and r.missed),
         "skipped": list(report.skipped),
         "suite": report.suite,
         "baseline_failed": list(report.baseline_failed),
@@ -742,7 +744,8 @@ def render_audit(report: AuditReport, fmt: str = "text") -> str:
         lines.append("")
         lines.append(
             f"{len(report.runs)} mutations, {len(report.escaped)} escaped,"
-            f" {data['caught']} caught, {data['undetected']} not detected by the full suite"
+            f" {data['caught']} caught ({data['partly_missed']} of them missing some failing"
+            f" files), {data['undetected']} not detected by the full suite"
             f" ({report.suite} test files; {len(report.baseline_failed)} failing unmutated)."
         )
         return "\n".join(lines)
@@ -750,7 +753,7 @@ def render_audit(report: AuditReport, fmt: str = "text") -> str:
         f"{r.mutation.member} {r.mutation.kind} {r.mutation.function}: affected"
         f" {len(r.affected)}, selected {len(r.selected)} of {report.suite} test files, full fails"
         f" {len(r.full_failed)}, selection fails {len(r.selection_failed)}"
-        + (" ESCAPED" if r.escaped else "")
+        + (" ESCAPED" if r.escaped else f", missed {len(r.missed)}" if r.missed else "")
         for r in report.runs
     ]
     lines += [f"  missed: {rule}" for r in report.escaped for rule in r.rules]
@@ -761,7 +764,8 @@ def render_audit(report: AuditReport, fmt: str = "text") -> str:
             + ", ".join(report.baseline_failed)
         )
     lines.append(
-        f"{len(report.runs)} mutations, {len(report.escaped)} escaped, {data['caught']} caught,"
+        f"{len(report.runs)} mutations, {len(report.escaped)} escaped, {data['caught']} caught"
+        f" ({data['partly_missed']} of them missing some failing files),"
         f" {data['undetected']} not detected by the full suite"
     )
     return "\n".join(lines)

@@ -124,3 +124,29 @@ def test_an_engine_blind_to_the_lock_lets_the_upgrade_escape(
         for rule in escape.rules
     )
     assert "ESCAPED" in render_audit(report)
+
+
+def test_a_dependency_members_dev_group_is_not_followed_and_the_audit_says_what_it_missed(
+    tmp_path: Path,
+) -> None:
+    root = generate_workspace(tmp_path / "gen", 4)
+    lock = root / "uv.lock"
+    runtime = (
+        'source = { editable = "packages/pkg2" }\ndependencies = [\n    { name = "pyyaml" },\n]\n'
+    )
+    dev_only = (
+        'source = { editable = "packages/pkg2" }\n\n'
+        '[package.dev-dependencies]\ndev = [\n    { name = "pyyaml" },\n]\n'
+    )
+    assert runtime in lock.read_text("utf-8")
+    # pkg2 imports yaml at run time but locks it in its dev group only (a packaging bug):
+    # pkg2's own tests install its groups, pkg3's do not, so the engine selects pkg2 only.
+    lock.write_text(lock.read_text("utf-8").replace(runtime, dev_only), "utf-8")
+    report = audit(root, kinds=("dependency",), plugins=False)
+    (run,) = report.runs
+    assert run.affected == ("pkg2",)
+    assert not run.escaped  # pkg2's tests fail: the selection catches the upgrade
+    assert {"tests/test_pkg3.py", "packages/pkg3/tests/test_own_pkg3.py"} <= set(run.missed)
+    assert any("tests/test_pkg3.py belongs to pkg3" in rule for rule in run.rules)
+    assert "missed 3" in render_audit(report)
+    assert "1 of them missing some failing files" in render_audit(report)
