@@ -262,7 +262,8 @@ class TestMap:
         """``tests`` or ``docs`` when workspace-relative ``path``, which ``member`` owns, is
         its own test or documentation file outside every package it ships (``own_kind``),
         so a change to it cannot reach its dependents; ``None`` otherwise, and always when
-        what the member ships is unknown (``shipped_paths``)."""
+        what the member ships is unknown (``shipped_paths``) or no package was found (a
+        layout we do not read could ship anything)."""
         relative = path if member.path == "." else path.removeprefix(f"{member.path}/")
         kind = own_kind(relative)
         if kind is None:
@@ -272,7 +273,7 @@ class TestMap:
 
             self._shipped[member.name] = shipped_paths(self.workspace, member)
         shipped = self._shipped[member.name]
-        if shipped is None or any(path == p or path.startswith(f"{p}/") for p in shipped):
+        if not shipped or any(path == p or path.startswith(f"{p}/") for p in shipped):
             return None
         return kind
 

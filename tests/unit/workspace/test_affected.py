@@ -69,6 +69,9 @@ def test_own_tests_and_docs_of_a_member_do_not_reach_its_dependents(sample: Path
         "packages/core/tox.ini",
     ):
         assert affected(sample, path).names == {"core", "helper", "my-app"}, path
+    # helper ships no package we can find: its layout is unknown, so its dependents run.
+    helper = affected(sample, "libs/nested/helper/tests/test_x.py")
+    assert helper.names == {"helper", "core", "my-app"}
     # One shipped file among own tests: the dependents run.
     both = affected(sample, "packages/core/tests/test_x.py", "packages/core/src/core/x.py")
     assert both.names == {"core", "helper", "my-app"}
