@@ -25,7 +25,13 @@ from tta_dev._safeio import InputError, quote, read_text
 from tta_dev.workspace import _git
 from tta_dev.workspace._diff import closure_changes, describe_change
 from tta_dev.workspace._errors import WorkspaceError
-from tta_dev.workspace._graph import PackageIds, WorkspaceGraph, build_graph, closure_bits
+from tta_dev.workspace._graph import (
+    PackageIds,
+    WorkspaceGraph,
+    build_graph,
+    closure_bits,
+    root_groups_closure,
+)
 from tta_dev.workspace._lock import Lockfile, parse_lock, read_lock_text
 from tta_dev.workspace._model import PYPROJECT, Member, Workspace
 from tta_dev.workspace._testmap import TestMap, git_lister, is_test_path
@@ -298,6 +304,10 @@ def _clean(path: str) -> str:
     return posixpath.normpath(path) if path else ""
 
 
+#: Why a change in the root's dependency groups affects every member.
+_ROOT_GROUPS = "root dependency groups: every member's tests run with them"
+
+
 def _lock_reasons(
     workspace: Workspace, old: Lockfile, new: Lockfile, runtime_only: bool
 ) -> dict[str, list[Reason]]:
@@ -322,6 +332,15 @@ def _lock_reasons(
             Reason("lock", name, describe_change(was, now))
             for name, (was, now) in closure_changes(before, after).items()
         ]
+    if not runtime_only:
+        shared = [
+            Reason("lock", name, f"{describe_change(was, now)} ({_ROOT_GROUPS})")
+            for name, (was, now) in closure_changes(
+                root_groups_closure(old), root_groups_closure(new)
+            ).items()
+        ]
+        for member in workspace.members if shared else ():
+            out.setdefault(member.name, []).extend(shared)
     return out
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
 
-from tta_dev.workspace._graph import PackageIds, closure_bits
+from tta_dev.workspace._graph import PackageIds, closure_bits, root_groups_closure
 from tta_dev.workspace._lock import Lockfile, PackageRef
 
 
@@ -200,21 +200,29 @@ class _Closures:
         self.ids = PackageIds()
         self.old = closure_bits(old, self.members, self.ids)
         self.new = closure_bits(new, self.members, self.ids)
+        # Every member's tests run with the root's dependency groups (root_groups_closure).
+        self.old_root = root_groups_closure(old)
+        self.new_root = root_groups_closure(new)
 
     def reached(self, names: set[str]) -> Mapping[str, tuple[str, ...]]:
         """Per package name, the members whose closure changed in it."""
-        found: dict[str, list[str]] = {}
+        found: dict[str, set[str]] = {}
         for member in self.members:
             changed = self.old[member] ^ self.new[member]
             if not changed:
                 continue
-            for name in sorted({ref.name for ref in self.ids.decode(changed)}):
+            for name in {ref.name for ref in self.ids.decode(changed)}:
                 if name in names:
-                    found.setdefault(name, []).append(member)
-        return {name: tuple(members) for name, members in found.items()}
+                    found.setdefault(name, set()).add(member)
+        for ref in self.old_root ^ self.new_root:
+            if ref.name in names:
+                found[ref.name] = set(self.members)
+        return {name: tuple(sorted(members)) for name, members in found.items()}
 
     def containing(self, ref: PackageRef, *, new: bool) -> tuple[str, ...]:
         """The members whose closure in the new (or old) lock holds exactly ``ref``."""
+        if ref in (self.new_root if new else self.old_root):
+            return tuple(self.members)
         closures = self.new if new else self.old
         bit = 1 << self.ids.id_of(ref)
         return tuple(m for m in self.members if closures[m] & bit)

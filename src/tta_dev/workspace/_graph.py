@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from tta_dev.workspace._lock import LockDependency, LockedPackage, Lockfile, PackageRef
+from tta_dev.workspace._lock import (
+    LOCAL_PROJECT_KINDS,
+    LockDependency,
+    LockedPackage,
+    Lockfile,
+    PackageRef,
+)
 from tta_dev.workspace._model import DependencyKind, Member, Workspace
 from tta_dev.workspace._reach import bit_positions, reach_bits
 
@@ -178,6 +184,45 @@ def locked_closure(
     An edge gated by a conflicting dependency group counts only when the group is
     ``member``'s own (``conflict_group_gate``).
     """
+    entries = lock.member_entries(member)
+    starts: list[LockDependency] = []
+    for entry in entries:
+        starts += entry.dependencies
+        if not runtime_only:
+            for _extra, deps in entry.optional_dependencies:
+                starts += deps
+            for _group, deps in entry.dependency_groups:
+                starts += deps
+    return _reach(
+        lock,
+        starts,
+        entries,
+        lambda gate: not runtime_only and gate == member,  # see closure_bits
+    )
+
+
+def root_groups_closure(lock: Lockfile) -> frozenset[PackageRef]:
+    """Every locked package the workspace root's dependency groups bring in.
+
+    ``uv sync`` installs them beside the members (a virtual root's from
+    ``[manifest.dependency-groups]``, a root project's from its own entry), so every
+    member's tests run with them: a change here is a change for every member. Edges
+    gated by a conflicting group all count: which group is active is not known here.
+    """
+    starts = [dep for _group, deps in lock.manifest_groups for dep in deps]
+    for entry in lock.packages:
+        if entry.source.kind in LOCAL_PROJECT_KINDS and entry.source.location == ".":
+            starts += [dep for _group, deps in entry.dependency_groups for dep in deps]
+    return _reach(lock, starts, (), lambda _gate: True)
+
+
+def _reach(
+    lock: Lockfile,
+    starts: Iterable[LockDependency],
+    roots: Iterable[LockedPackage],
+    follow_gate: Callable[[str], bool],
+) -> frozenset[PackageRef]:
+    """``roots`` and every package the edges ``starts`` lead to, extras followed."""
     seen: set[tuple[int, str | None]] = set()
     queue: deque[tuple[LockedPackage, str | None]] = deque()
     reached: set[PackageRef] = set()
@@ -185,8 +230,8 @@ def locked_closure(
     def push(deps: Iterable[LockDependency]) -> None:
         for dep in deps:
             gate = conflict_group_gate(dep.marker)
-            if gate is not None and (runtime_only or gate != member):
-                continue  # only for `member`'s own conflicting group (see closure_bits)
+            if gate is not None and not follow_gate(gate):
+                continue
             for target in lock.resolve(dep):
                 for state in ((target, None), *((target, e) for e in dep.extras)):
                     key = (id(state[0]), state[1])
@@ -194,15 +239,10 @@ def locked_closure(
                         seen.add(key)
                         queue.append(state)
 
-    for entry in lock.member_entries(member):
+    for entry in roots:
         reached.add(entry.ref)
         seen.add((id(entry), None))
-        push(entry.dependencies)
-        if not runtime_only:
-            for _extra, deps in entry.optional_dependencies:
-                push(deps)
-            for _group, deps in entry.dependency_groups:
-                push(deps)
+    push(starts)
     while queue:
         package, extra = queue.popleft()
         reached.add(package.ref)

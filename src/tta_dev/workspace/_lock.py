@@ -114,6 +114,9 @@ class Lockfile:
     requires_python: str | None
     packages: tuple[LockedPackage, ...]
     manifest_members: tuple[str, ...] = ()
+    #: A virtual root's ``[dependency-groups]`` (``[manifest.dependency-groups]``): what
+    #: ``uv sync`` installs beside the members, so every member's tests run with it.
+    manifest_groups: tuple[tuple[str, tuple[LockDependency, ...]], ...] = ()
 
     @cached_property
     def by_name(self) -> Mapping[str, tuple[LockedPackage, ...]]:
@@ -332,7 +335,46 @@ def lock_from_table(data: Table, where: str) -> Lockfile:
         requires_python=string(data, "requires-python", where),
         packages=packages,
         manifest_members=members,
+        manifest_groups=_manifest_groups(manifest, f"{where} [manifest]"),
     )
+
+
+def _manifest_groups(
+    manifest: Table, where: str
+) -> tuple[tuple[str, tuple[LockDependency, ...]], ...]:
+    """``[manifest.dependency-groups]``: requirements (``name``, ``extras``, ``marker``;
+    the ``specifier`` is uv's business), as edges into the lock."""
+    if "dependency-groups" not in manifest:
+        return ()
+    groups = table(manifest, "dependency-groups", where)
+    out: list[tuple[str, tuple[LockDependency, ...]]] = []
+    for group in sorted(groups):
+        label = f"{where} dependency-groups {quote(group)}"
+        raw = groups[group]
+        if not isinstance(raw, list):
+            raise WorkspaceError(f"{label}: must be a list of tables")
+        deps: list[LockDependency] = []
+        for entry in cast(list[Any], raw):
+            if not isinstance(entry, dict):
+                raise WorkspaceError(f"{label}: must be a list of tables")
+            fields = cast(dict[str, Any], entry)
+            raw_name = fields.get("name")
+            if not isinstance(raw_name, str) or not raw_name:
+                raise WorkspaceError(f"{label}: a requirement has no `name`")
+            extras = fields.get("extras", [])
+            if not isinstance(extras, list) or not all(
+                isinstance(e, str) for e in cast(list[Any], extras)
+            ):
+                raise WorkspaceError(f"{label}: `extras` of {quote(raw_name)} must be strings")
+            deps.append(
+                LockDependency(
+                    name=_name(raw_name),
+                    marker=string(fields, "marker", label),
+                    extras=tuple(_name(e) for e in cast(list[str], extras)),
+                )
+            )
+        out.append((_name(group), tuple(deps)))
+    return tuple(out)
 
 
 def normalise_source(raw: Mapping[str, Any], where: str) -> LockSource:

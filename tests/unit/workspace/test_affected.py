@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.workspace.builders import Repo, lock_toml, write
+from tests.unit.workspace.builders import Repo, lock_toml, package, write
 from tests.unit.workspace.conftest import make_sample, sample_lock_packages
 from tta_dev.workspace import (
     AffectedResult,
@@ -15,6 +15,7 @@ from tta_dev.workspace import (
     affected_members,
     affected_since,
     build_graph,
+    diff_locks,
     load_workspace,
     parse_lock,
     paths_in_workspace,
@@ -162,6 +163,64 @@ def test_lock_change_marks_only_members_whose_closure_changed(sample: Path) -> N
     new = parse_lock(lock_toml(sample_lock_packages(requests="2.1"), members=MEMBERS))
     result = affected(sample, "uv.lock", lock_change=LockChange(old, new))
     assert reasons(result) == {"my-app": ["lock change in requests: 2.0 → 2.1"]}
+
+
+def _with_root_group(root_tool: str, lint: str = "1.0") -> str:
+    """The sample lock plus what a virtual root's `[dependency-groups] dev` locks."""
+    text = lock_toml(
+        [
+            *sample_lock_packages(),
+            package("root-tool", root_tool, dependencies=[{"name": "root-dep"}]),
+            package("root-dep", "1.0"),
+            package("root-lint", lint),
+        ],
+        members=MEMBERS,
+    )
+    group = (
+        '\n[manifest.dependency-groups]\ndev = [\n    { name = "root-lint", marker ='
+        ' "python_full_version >= \'3.11\'" },\n    { name = "root-tool", extras = ["x"],'
+        ' specifier = ">=1" },\n]\n'
+    )
+    head, _, rest = text.partition("\n[[package]]")
+    return head + group + "\n[[package]]" + rest
+
+
+def test_root_dependency_groups_affect_every_member(sample: Path) -> None:
+    """A virtual root's groups are in no member's closure, yet every test runs with them:
+    a change there (here a package only they reach) is a change for every member."""
+    old = parse_lock(_with_root_group("1.0"))
+    assert [(g, [d.name for d in deps]) for g, deps in old.manifest_groups] == [
+        ("dev", ["root-lint", "root-tool"])
+    ]
+    result = affected(
+        sample, "uv.lock", lock_change=LockChange(old, parse_lock(_with_root_group("2.0")))
+    )
+    why = "lock change in root-tool: 1.0 → 2.0 (root dependency groups: every member's tests run with them)"
+    assert reasons(result) == {name: [why] for name in MEMBERS}
+    assert not result.all
+    lint = affected(
+        sample,
+        "uv.lock",
+        lock_change=LockChange(old, parse_lock(_with_root_group("1.0", lint="1.1"))),
+    )
+    assert set(lint.names) == set(MEMBERS)
+    runtime = affected(
+        sample,
+        "uv.lock",
+        lock_change=LockChange(old, parse_lock(_with_root_group("2.0"))),
+        runtime_only=True,
+    )
+    assert runtime.affected == ()  # dependency groups are not runtime
+    upgrade = diff_locks(old, parse_lock(_with_root_group("2.0"))).upgraded
+    assert [(u.name, u.reached) for u in upgrade] == [("root-tool", tuple(sorted(MEMBERS)))]
+
+
+def test_unlocked_root_group_requirement_is_a_workspace_error() -> None:
+    text = _with_root_group("1.0").replace('name = "root-lint", marker', 'nom = "x", marker')
+    with pytest.raises(
+        WorkspaceError, match=r"dependency-groups 'dev': a requirement has no `name`"
+    ):
+        parse_lock(text)
 
 
 def test_member_requirements_changed_with_the_lock_reach_dependents_by_closure(
