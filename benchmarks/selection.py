@@ -4,7 +4,7 @@
 
 Replay (git only): for each first-parent commit, the share of member jobs ours selects,
 beside a paths-only selector and a full run, for all commits, single-member commits, and
-single-member commits whose member is not a hub (a member every other member depends on:
+single-member commits whose member is not a core member (one every other member depends on:
 its change rightly runs everything). Audit: mutations planted in each member of a
 generated workspace, escapes counted. Prints Markdown for docs/benchmarks.md.
 """
@@ -19,50 +19,17 @@ import time
 from pathlib import Path
 
 from tta_dev.devtools.audit import audit, generate_workspace, render_audit
-from tta_dev.workspace import build_graph, current_lock, load_workspace
-from tta_dev.workspace._replay import ReplayCommit, ReplayReport, replay
-
-
-def _row(label: str, commits: list[ReplayCommit], members: int) -> str:
-    if not commits:
-        return f"| {label} | 0 | - | - | 100% | - | - |"
-    full = members * len(commits)
-    ours = sum(len(c.ours) for c in commits) / full
-    paths = sum(len(c.paths_only) for c in commits) / full
-    ours_all = sum(c.ours_all for c in commits)
-    paths_all = sum(c.paths_all for c in commits)
-    return (
-        f"| {label} | {len(commits)} | {100 * ours:.1f}% | {100 * paths:.1f}% | 100%"
-        f" | {ours_all} | {paths_all} |"
-    )
+from tta_dev.workspace import load_workspace
+from tta_dev.workspace._replay import replay
+from tta_dev.workspace._replay_render import render_replay
 
 
 def replay_table(repo: Path, last: int) -> str:
-    workspace = load_workspace(repo)
-    graph = build_graph(workspace, current_lock(workspace))
-    hubs = {
-        m.name
-        for m in workspace.members
-        if len(graph.dependents_closure(m.name)) >= 0.9 * len(workspace.members)
-    }
+    """The replay's own Markdown (all, single-member, single-member outside core members)."""
     started = time.perf_counter()
-    report: ReplayReport = replay(workspace, last=last)
+    report = replay(load_workspace(repo), last=last)
     seconds = time.perf_counter() - started
-    commits = list(report.commits)
-    single = [c for c in commits if c.single_member]
-    leaf = [c for c in single if c.touched[0] not in hubs]
-    lines = [
-        f"{report.members} members; {len(commits)} first-parent commits replayed in"
-        f" {seconds:.1f} s; hubs (>= 90% of members depend on them): {', '.join(sorted(hubs))}",
-        "",
-        "| commits | n | ours | paths only | all | ours ran everything"
-        " | paths only ran everything |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-        _row("all", commits, report.members),
-        _row("single-member", single, report.members),
-        _row("single-member, not a hub", leaf, report.members),
-    ]
-    return "\n".join(lines)
+    return f"{last} commits replayed in {seconds:.1f} s\n\n{render_replay(report, 'markdown')}"
 
 
 def main() -> int:
