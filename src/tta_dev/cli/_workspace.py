@@ -54,7 +54,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="members a change affects, and why",
         description=(
             "Members affected by the changes since --base (git; the work tree unless --head)"
-            " or by the files given with --files (relative to the repository root)."
+            " or by the files given with --files (relative to the repository root);"
+            " --all: every member (a full run, e.g. on the default branch)."
         ),
     )
     _root_and_format(affected, AFFECTED_FORMATS)
@@ -65,6 +66,11 @@ def register(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         metavar="PATH",
         help="changed files (newline-separated values accepted)",
+    )
+    # A full run must not hang on which rules claim some file: [tool.tta-dev.affected]
+    # can drop the defaults, and a root project owns its own pyproject.toml.
+    source.add_argument(
+        "--all", action="store_true", help="every member, whatever changed (a full run)"
     )
     affected.add_argument("--head", metavar="REF", help="compare to REF (default: work tree)")
     affected.add_argument(
@@ -216,6 +222,7 @@ def _affected(args: argparse.Namespace) -> int:
         affected_since,
         build_graph,
         current_lock,
+        everything,
         load_workspace,
         paths_in_workspace,
         read_lock,
@@ -223,7 +230,11 @@ def _affected(args: argparse.Namespace) -> int:
     )
 
     workspace = load_workspace(args.root)
-    if args.base is not None:
+    if args.all:
+        if args.head is not None or args.old_lock is not None:
+            raise WorkspaceError("--head goes with --base and --old-lock with --files, not --all")
+        result = everything(workspace, "--all: every member")
+    elif args.base is not None:
         if args.old_lock is not None:
             raise WorkspaceError("--old-lock goes with --files; --base reads the lock from git")
         result = affected_since(workspace, args.base, args.head, runtime_only=args.runtime_only)

@@ -415,7 +415,7 @@ jobs:
           if [ "$EVENT" = pull_request ]; then
             matrix=$(uv run tta-dev workspace affected --base "origin/$BASE_REF" --format matrix)
           else
-            matrix=$(uv run tta-dev workspace affected --files pyproject.toml --format matrix)
+            matrix=$(uv run tta-dev workspace affected --all --format matrix)
           fi
           echo "matrix=$matrix" >> "$GITHUB_OUTPUT"
 

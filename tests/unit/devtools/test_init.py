@@ -179,6 +179,8 @@ def test_a_workspace_gets_the_affected_only_workflow(tmp_path: Path) -> None:
     files = {f.path: f for f in plan_init(_workspace(tmp_path / "w")).files}
     workflow = files[".github/workflows/affected.yml"].content
     assert "--format matrix" in workflow
+    # Pushes run every member whatever the project's rules say of any file.
+    assert "workspace affected --all --format matrix" in workflow
     assert '-s tests -- --for-member "$MEMBER"' in workflow
     assert "persist-credentials: false" in workflow
     assert "${{ github" not in workflow.split("run: |", 1)[-1].split("member:")[0]

@@ -363,3 +363,44 @@ def test_console_script_has_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "invalid TOML" in one_line_error(result.stderr)
+
+
+def test_affected_all_lists_every_member_whatever_the_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The default branch's full run must not depend on which rules claim pyproject.toml: a
+    # root project whose own rules drop the defaults owns it, so `--files pyproject.toml`
+    # would list the root member alone.
+    root = tmp_path / "w"
+    write(
+        root / "pyproject.toml",
+        project_toml(
+            "root-app",
+            workspace={"members": ["packages/*"]},
+            extra="[tool.tta-dev.affected]\ndefaults = false\n",
+        ),
+    )
+    write(root / "packages/a/pyproject.toml", project_toml("a"))
+    write(root / "packages/b/pyproject.toml", project_toml("b"))
+    code, out, _ = run(
+        capsys, "workspace", "affected", "--root", str(root), "--files", "pyproject.toml",
+        "--format", "matrix",
+    )  # fmt: skip
+    assert code == 0
+    assert [m["member"] for m in json.loads(out)["include"]] == ["root-app"]
+    code, out, _ = run(
+        capsys, "workspace", "affected", "--root", str(root), "--all", "--format", "matrix"
+    )
+    assert code == 0
+    assert json.loads(out) == {
+        "include": [
+            {"member": "a", "path": "packages/a"},
+            {"member": "b", "path": "packages/b"},
+            {"member": "root-app", "path": "."},
+        ]
+    }
+    code, _, err = run(
+        capsys, "workspace", "affected", "--root", str(root), "--all", "--head", "HEAD"
+    )
+    assert code == 2
+    assert "not --all" in one_line_error(err)
