@@ -19,6 +19,7 @@ import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
+from tta_dev._safeio import quote
 from tta_dev.workspace import _git
 from tta_dev.workspace._affected import (
     LOCK_FILE,
@@ -125,6 +126,9 @@ def first_parent_commits(
 ) -> list[tuple[str, str, str | None]]:
     """``(commit, subject, first parent)`` newest first: the last N, or those after REV."""
     _git.check_ref(head)
+    # A tree, a range or a missing ref would walk nothing (or fail in git log): say so.
+    if _git.resolve_commit(repo, head) is None:
+        raise WorkspaceError(f"--head {quote(head)} is not a commit in this clone")
     spec = head
     if since is not None:
         _git.check_ref(since)
@@ -146,8 +150,21 @@ def first_parent_commits(
     commits: list[tuple[str, str, str | None]] = []
     for index in range(0, len(fields) - 2, 3):
         commit, parents, subject = (f.strip() for f in fields[index : index + 3])
+        if not parents and _shallow_boundary(repo, commit):
+            raise WorkspaceError(
+                f"history stops at {commit[:12]} in this shallow clone: fetch the rest"
+                " (git fetch --unshallow) or replay fewer commits"
+            )
         commits.append((commit, subject, parents.split()[0] if parents else None))
     return commits
+
+
+def _shallow_boundary(repo: Path, commit: str) -> bool:
+    """Whether ``commit`` has parents this (shallow) clone does not hold: git log shows
+    none for it, but the commit object still names them."""
+    text = _git.run(repo, "cat-file", "commit", commit).decode("utf-8", "replace")
+    header = text.split("\n\n", 1)[0]
+    return any(line.startswith("parent ") for line in header.splitlines())
 
 
 def replay(

@@ -142,3 +142,40 @@ def test_requirements_changed_with_the_lock_reach_dependents_by_closure(tmp_path
     newest = replay(load_workspace(repo.path), last=1).commits[0]
     assert (newest.ours, newest.ours_all) == (("plugin",), False)
     assert newest.paths_all
+
+
+def test_a_shallow_clone_says_history_is_missing(repo: Repo, tmp_path: Path) -> None:
+    # Past the shallow boundary a commit shows no parent; replaying it as a root commit
+    # would silently shrink --last 10 to the commits the clone happens to hold.
+    clone = tmp_path / "shallow"
+    repo.git("clone", "-q", "--depth", "2", f"file://{repo.path}", str(clone))
+    workspace = load_workspace(clone)
+    assert [c.subject for c in replay(workspace, last=1).commits] == ["docs"]
+    with pytest.raises(WorkspaceError, match=r"shallow clone.*git fetch --unshallow"):
+        replay(workspace, last=10)
+
+
+def test_head_must_name_a_commit(repo: Repo) -> None:
+    workspace = load_workspace(repo.path)
+    for head in ("HEAD^{tree}", "HEAD~1..HEAD", "nope"):
+        with pytest.raises(WorkspaceError, match=r"--head .* is not a commit in this clone"):
+            replay(workspace, last=2, head=head)
+    assert [c.subject for c in replay(workspace, last=1, head="HEAD~1").commits] == [
+        "c and its root test"
+    ]
+
+
+def test_a_merge_is_replayed_against_its_first_parent(repo: Repo) -> None:
+    repo.git("checkout", "-q", "-b", "side", "HEAD~1")
+    write(repo.path / "packages/a/src/a/y.py", "y = 1\n")
+    repo.commit("a on a side branch")
+    repo.git("checkout", "-q", "main")
+    write(repo.path / "packages/c/src/c/y.py", "y = 1\n")
+    repo.commit("c on main")
+    repo.git("merge", "-q", "--no-ff", "side", "-m", "merge side")
+    report = replay(load_workspace(repo.path), last=2)
+    # The side branch's own commit is not walked; the merge brings in a's change only.
+    assert [(c.subject, c.touched, c.ours) for c in report.commits] == [
+        ("merge side", ("a",), ("a", "b")),
+        ("c on main", ("c",), ("c",)),
+    ]
