@@ -14,6 +14,9 @@ ends and selects the members whose locked closure holds it), and the tests run w
 broken release of it shadowing the installed one: a folder on ``PYTHONPATH`` whose
 modules of the package's import names raise ``ImportError``. Only packages this
 interpreter has installed and that neither pytest nor its loaded plugins need qualify.
+Besides one per member, one ``dependency`` mutation (member ``(root groups)``) breaks a
+package that only the workspace root's dependency groups lock: in no member's closure,
+yet ``uv sync`` installs it beside every member, so every test runs with it.
 
 Tests run with this interpreter (``python -m pytest``) and the members' module roots on
 ``PYTHONPATH``, so the copy needs no install; ``generate_workspace`` writes a
@@ -53,15 +56,20 @@ from tta_dev.workspace import (
     current_lock,
     import_packages,
     load_workspace,
+    locked_closures,
     members_for_test,
     parse_lock,
 )
+from tta_dev.workspace._graph import root_groups_closure
+from tta_dev.workspace._lock import LOCAL_PROJECT_KINDS
 
 MUTATIONS = ("raise", "wrong", "dependency")
 TIMEOUT_S = 600
 _IGNORED = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".nox", "*.pyc", ".*_cache")
 _CONFTEST_ERROR = re.compile(r"ImportError while loading conftest '([^'\n]+)'")
 _LOCAL_SOURCES = frozenset({"editable", "virtual", "directory", "path"})
+#: The ``member`` of the ``dependency`` mutation planted in the root's dependency groups.
+ROOT_GROUPS = "(root groups)"
 
 
 @dataclass(frozen=True)
@@ -134,7 +142,9 @@ def plan_mutations(
     first direct third-party dependency in ``lock`` (the workspace's ``uv.lock`` when
     ``None``; base dependencies, then extras, then groups, each by name) that is in
     ``breakable`` (``breakable_packages()`` when ``None``). Members without one are
-    ``skipped``, with the reason.
+    ``skipped``, with the reason. With ``dependency``, one more (member ``ROOT_GROUPS``,
+    whatever the sample): a package the root's dependency groups lock and no member's
+    closure holds (``_root_groups_dependency_to_break``), or a ``skipped`` line saying why.
     """
     # The root project is a member like any other (a single-project repository is one).
     members = list(workspace.members)
@@ -160,6 +170,12 @@ def plan_mutations(
                 skipped.append(f"{member.name}: {found}")
             else:
                 out.append(found)
+    if "dependency" in kinds:
+        found = _root_groups_dependency_to_break(workspace, lock, breakable or {})
+        if isinstance(found, str):
+            skipped.append(f"{ROOT_GROUPS}: {found}")
+        else:
+            out.append(found)
     return out, skipped
 
 
@@ -199,6 +215,52 @@ def _dependency_to_break(
         return f"no third-party dependency in {LOCK_FILE} to break"
     return (
         f"none of its third-party dependencies ({', '.join(considered)}) is installed here,"
+        " locked once and unneeded by pytest and its plugins"
+    )
+
+
+def _root_groups_dependency_to_break(
+    workspace: Workspace,
+    lock: Lockfile | None,
+    breakable: Mapping[str, tuple[str, ...]],
+) -> Mutation | str:
+    """The root groups' ``dependency`` mutation, or why there is none.
+
+    A package some member's closure (extras and groups included) also holds is left out:
+    the member rule already selects for it; only the root-groups rule reaches the rest.
+    Direct requirements of the groups come first (what the root's tests import), then the
+    rest of their closure, each by name.
+    """
+    if lock is None:
+        return f"no {LOCK_FILE}, so no locked dependency to break"
+    shared = root_groups_closure(lock)
+    if not shared:
+        return (
+            f"the root locks no dependency groups in {LOCK_FILE} (a virtual root's"
+            " [manifest.dependency-groups], a root project's own groups)"
+        )
+    names = [m.name for m in workspace.members if lock.member_entries(m.name)]
+    covered = {ref.name for refs in locked_closures(lock, names).values() for ref in refs}
+    only_root = {ref.name for ref in shared if ref.source.kind not in _LOCAL_SOURCES} - covered
+    if not only_root:
+        return (
+            "every third-party package its groups lock is in a member's closure too"
+            " (the member rule selects for it)"
+        )
+    direct = {dep.name for _group, deps in lock.manifest_groups for dep in deps}
+    for entry in lock.packages:
+        if entry.source.kind in LOCAL_PROJECT_KINDS and entry.source.location == ".":
+            direct.update(dep.name for _group, deps in entry.dependency_groups for dep in deps)
+    ordered = sorted(only_root, key=lambda name: (name not in direct, name))
+    for name in ordered:
+        locked = lock.by_name.get(name, ())
+        if name in breakable and len(locked) == 1 and locked[0].version is not None:
+            old = locked[0].version
+            return Mutation(
+                ROOT_GROUPS, "dependency", LOCK_FILE, name, old, _next_major(old), breakable[name]
+            )
+    return (
+        f"none of the packages only they lock ({', '.join(ordered)}) is installed here,"
         " locked once and unneeded by pytest and its plugins"
     )
 
@@ -530,6 +592,13 @@ def _why_missed(
 ) -> str:
     members = owners.get(copy / test)
     listed = ", ".join(sorted(members or ())) or "none"
+    if mutation.member == ROOT_GROUPS:
+        return (
+            f"{test} belongs to {listed} (members_for_test); {mutation.function} is locked"
+            " only by the root's dependency groups, in no member's closure, yet every"
+            f" member's tests run with it: its upgrade to {mutation.new_version} affected"
+            " none of them (the root-groups rule, root_groups_closure, did not apply)"
+        )
     if mutation.kind == "dependency":
         return (
             f"{test} belongs to {listed} (members_for_test), whose locked closure in"
@@ -558,6 +627,27 @@ wheels = [
     { url = "https://files.pythonhosted.org/packages/e1/ba/fb2aad330bc4f31041f989630ceae5f32e307d3ba9819573d35b71e078fa/pyyaml-6.0.4-cp311-cp311-macosx_10_15_x86_64.whl", hash = "sha256:180ac792c958c2173f6e4467c55ae5f73ab1a9a624ee29fc7095c56d5e3a4055", size = 190856, upload-time = "2026-11-20T23:34:50Z" },
 ]
 """
+#: The package the generated virtual root's ``dev`` group locks and its root tests use
+#: (``tests/helpers.py``), which no member depends on. The ``agentic`` extra installs it
+#: (markdown-it-py's one dependency) wherever tta-dev's tests run (the ``dev`` group, the
+#: nox sessions' extras), pytest and its plugins do not; it imports in a few milliseconds,
+#: which every full run of the generated suite pays.
+GENERATED_ROOT_PACKAGE = ("mdurl", "mdurl")
+# As `uv lock` writes a virtual root with `dev = ["mdurl>=0.1"]` (uv 0.13.9).
+_ROOT_GROUPS_LOCK = """
+[manifest.dependency-groups]
+dev = [{ name = "mdurl", specifier = ">=0.1" }]
+"""
+_MDURL_LOCK = """
+[[package]]
+name = "mdurl"
+version = "0.1.2"
+source = { registry = "https://pypi.org/simple" }
+sdist = { url = "https://files.pythonhosted.org/packages/d6/54/cfe61301667036ec958cb99bd3efefba235e65cdeb9c84d24a8293ba1d90/mdurl-0.1.2.tar.gz", hash = "sha256:bb413d29f5eea38f31dd4754dd7377d4465116fb207585f97bf925588687c1ba", size = 8729, upload-time = "2022-08-14T12:40:10.846Z" }
+wheels = [
+    { url = "https://files.pythonhosted.org/packages/b3/38/89ba8ad64ae25be8de66a6d463314cf1eb366222074cfda9ee839c56a4b4/mdurl-0.1.2-py3-none-any.whl", hash = "sha256:84008a41e51615a49fc9966191ff91509e3c40b939176e643fd50a5c2196b8f8", size = 9979, upload-time = "2022-08-14T12:40:09.779Z" },
+]
+"""
 
 
 def generate_workspace(root: Path, members: int = 6) -> Path:
@@ -565,7 +655,9 @@ def generate_workspace(root: Path, members: int = 6) -> Path:
 
     ``pkgI`` ships ``pkgI.value()``; odd members depend on the previous one and call it;
     ``pkg2``, ``pkg6``, ... (``I % 4 == 2``) compute it with PyYAML (so ``pkg3``, ``pkg7``
-    reach it only through them). ``uv.lock`` locks the members and pyyaml the way uv does.
+    reach it only through them). The virtual root's ``dev`` group holds mdurl, which
+    ``tests/helpers.py`` imports and no member depends on. ``uv.lock`` locks the members,
+    pyyaml, the root's group and mdurl the way uv does.
     Tests: ``tests/test_pkgI.py`` (direct import), ``tests/deep/test_helper_*.py`` (through
     ``tests/helpers.py``), a fixture-only test (through ``tests/conftest.py``, of ``pkg0``), a test
     loading a member with ``importlib.import_module``, ``benchmarks/bench_pkgI.py``, and
@@ -577,7 +669,8 @@ def generate_workspace(root: Path, members: int = 6) -> Path:
     names = [f"pkg{i}" for i in range(members)]
     (root / "pyproject.toml").write_text(
         '[tool.uv.workspace]\nmembers = ["packages/*"]\n\n[tool.uv.sources]\n'
-        + "".join(f"{n} = {{ workspace = true }}\n" for n in names),
+        + "".join(f"{n} = {{ workspace = true }}\n" for n in names)
+        + f'\n[dependency-groups]\ndev = ["{GENERATED_ROOT_PACKAGE[0]}>=0.1"]\n',
         "utf-8",
     )
     package, module = GENERATED_PACKAGE
@@ -618,20 +711,30 @@ def generate_workspace(root: Path, members: int = 6) -> Path:
         )
     if members > 2:
         locked[package] = _PYYAML_LOCK.lstrip("\n")
+    locked["mdurl"] = _MDURL_LOCK.lstrip("\n")
     # uv's layout: header, manifest, then the packages sorted by name.
     _write(
         root / "uv.lock",
         'version = 1\nrevision = 3\nrequires-python = ">=3.11"\n\n[manifest]\nmembers = [\n'
         + "".join(f'    "{n}",\n' for n in sorted(names))
-        + "]\n\n"
+        + "]\n"
+        + _ROOT_GROUPS_LOCK
+        + "\n"
         + "\n".join(locked[n] for n in sorted(locked)),
     )
     _write(root / "tests/__init__.py", "")
     _write(root / "tests/deep/__init__.py", "")
-    _write(root / "tests/helpers.py", f"from {names[0]} import value\n\nBASE = 0\n")
+    # The root's dev group at work: a broken mdurl fails the helper's users.
+    _write(
+        root / "tests/helpers.py",
+        f"from {GENERATED_ROOT_PACKAGE[1]} import parse\nfrom {names[0]} import value\n\n"
+        "BASE = 0\n\n\ndef host(url):\n    return parse(url).hostname\n",
+    )
     _write(
         root / "tests/deep/test_helper_use.py",
-        "from tests.helpers import value\n\n\ndef test_helper():\n    assert value() == 0\n",
+        "from tests.helpers import host, value\n\n\ndef test_helper():\n"
+        "    assert value() == 0\n"
+        "    assert host(f'https://pkg{value()}.example.org/x') == 'pkg0.example.org'\n",
     )
     # The conftest imports pkg0, which no PyYAML change reaches: a broken PyYAML fails
     # test by test instead of stopping every run under tests/ at the conftest.

@@ -24,6 +24,7 @@ def test_the_generated_workspace_lets_nothing_through(tmp_path: Path) -> None:
         ("pkg2", "raise"),
         ("pkg2", "wrong"),
         ("pkg2", "dependency"),  # pkg2 uses PyYAML; pkg0 and pkg1 have nothing to break
+        ("(root groups)", "dependency"),  # mdurl, only the root's dev group locks
     ]
     assert data["escaped"] == []
     # Every mutation is caught by the full suite and by the selection, which is smaller.
@@ -39,6 +40,11 @@ def test_the_generated_workspace_lets_nothing_through(tmp_path: Path) -> None:
     assert (dependency["function"], dependency["package"]["name"]) == ("pyyaml", "pyyaml")
     assert dependency["affected"] == ["pkg2"]
     assert "tests/test_pkg2.py" in dependency["selection_failed"]
+    shared = data["mutations"][7]
+    assert shared["package"]["name"] == "mdurl"
+    assert shared["affected"] == ["pkg0", "pkg1", "pkg2"]  # every member's tests run with it
+    assert len(shared["selected"]) == data["suite"]
+    assert shared["full_failed"] == shared["selection_failed"] == ["tests/deep/test_helper_use.py"]
     assert data["skipped"] == [
         "pkg0: no third-party dependency in uv.lock to break",
         "pkg1: no third-party dependency in uv.lock to break",
@@ -84,6 +90,7 @@ def test_sample_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     args = ["workspace", "audit", "--generated", "2", "--sample", "1", "--format", "json"]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
-    # Two members and no third-party package: raise and wrong only, the lock skipped.
-    assert (len(out["mutations"]), out["escaped"]) == (2, [])
+    # Two members, no third-party package of theirs: raise, wrong and the root's dev group.
+    assert [m["kind"] for m in out["mutations"]] == ["raise", "wrong", "dependency"]
+    assert out["escaped"] == []
     assert len(out["skipped"]) == 1

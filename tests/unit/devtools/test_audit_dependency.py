@@ -41,7 +41,7 @@ def test_pytest_and_its_dependencies_are_never_broken() -> None:
 def test_the_plan_breaks_pyyaml_for_its_one_direct_user(tmp_path: Path) -> None:
     workspace = load_workspace(generate_workspace(tmp_path / "gen", 4))
     mutations, skipped = plan_mutations(workspace, kinds=("dependency",))
-    (mutation,) = mutations
+    mutation, _root_groups = mutations  # the root's dev group: test_audit_root_groups.py
     assert (mutation.member, mutation.kind, mutation.path, mutation.package) == (
         "pkg2",
         "dependency",
@@ -94,7 +94,8 @@ def test_uv_accepts_the_generated_lock_offline(tmp_path: Path) -> None:
 def test_a_broken_pyyaml_is_caught_by_the_selection(tmp_path: Path) -> None:
     root = generate_workspace(tmp_path / "gen", 4)
     report = audit(root, kinds=("dependency",), plugins=False)
-    (run,) = report.runs
+    run, _root_groups = report.runs
+    assert run.mutation.package == "pyyaml"
     assert run.affected == ("pkg2", "pkg3")
     assert not {"tests/test_pkg0.py", "tests/test_pkg1.py"} & set(run.selected)
     # pkg3 fails too: it imports pkg2, which imports the broken yaml.
@@ -116,7 +117,9 @@ def test_an_engine_blind_to_the_lock_lets_the_upgrade_escape(
     monkeypatch.setattr(audit_module, "affected_members", lock_blind)
     root = generate_workspace(tmp_path / "gen", 4)
     report = audit(root, kinds=("dependency",), plugins=False)
-    (escape,) = report.escaped
+    # Both upgrades escape: PyYAML's (pkg2's) and mdurl's (the root's dev group).
+    escape, root_groups = report.escaped
+    assert (escape.mutation.package, root_groups.mutation.package) == ("pyyaml", "mdurl")
     assert escape.affected == ()
     assert "tests/test_pkg3.py" in escape.missed
     assert any(
@@ -143,7 +146,7 @@ def test_a_dependency_members_dev_group_is_not_followed_and_the_audit_says_what_
     # pkg2's own tests install its groups, pkg3's do not, so the engine selects pkg2 only.
     lock.write_text(lock.read_text("utf-8").replace(runtime, dev_only), "utf-8")
     report = audit(root, kinds=("dependency",), plugins=False)
-    (run,) = report.runs
+    run, _root_groups = report.runs
     assert run.affected == ("pkg2",)
     assert not run.escaped  # pkg2's tests fail: the selection catches the upgrade
     assert {"tests/test_pkg3.py", "packages/pkg3/tests/test_own_pkg3.py"} <= set(run.missed)
