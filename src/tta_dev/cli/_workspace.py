@@ -228,6 +228,7 @@ def _affected(args: argparse.Namespace) -> int:
         read_lock,
         render_affected,
     )
+    from tta_dev.workspace._render import printable
 
     workspace = load_workspace(args.root)
     if args.all:
@@ -256,6 +257,10 @@ def _affected(args: argparse.Namespace) -> int:
         result = affected_members(
             graph, paths, lock_change=lock_change, runtime_only=args.runtime_only
         )
+    if args.format == "matrix" and result.all and not args.all:
+        # A matrix carries no reasons, and it is all a CI log shows: say why on stderr.
+        why = "; ".join(printable(w) for w in result.why_all) or "the change cannot be attributed"
+        print(f"tta-dev: note: every member is affected: {why}", file=sys.stderr)
     print(render_affected(result, args.format))
     return 0
 

@@ -404,3 +404,24 @@ def test_affected_all_lists_every_member_whatever_the_rules(
     )
     assert code == 2
     assert "not --all" in one_line_error(err)
+
+
+def test_affected_matrix_says_on_stderr_why_everything_runs(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The matrix is all a CI log shows: a job per member needs its reason beside it.
+    code, out, err = run(
+        capsys, "workspace", "affected", "--root", str(sample), "--files", "noxfile.py",
+        "--format", "matrix",
+    )  # fmt: skip
+    assert code == 0
+    assert len(json.loads(out)["include"]) == 4
+    assert (
+        err == "tta-dev: note: every member is affected: noxfile.py matches `noxfile.py`"
+        " (default rule: all)\n"
+    )
+    code, out, err = run(
+        capsys, "workspace", "affected", "--root", str(sample), "--files", "docs/a.md",
+        "--format", "matrix",
+    )  # fmt: skip
+    assert (code, json.loads(out), err) == (0, {"include": []}, "")
