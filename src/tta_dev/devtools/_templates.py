@@ -368,6 +368,8 @@ def affected_workflow() -> str:
     change it cannot attribute lists every member); pushes to the default branch: every
     member. Each member's job runs the nox ``tests`` session with ``--for-member``: the
     member's own tests, root tests that import it, and tests that import no member.
+    ``passed`` is the one check to require in branch protection: matrix job names change
+    with the selection, and a skipped matrix job names no member.
     """
     setup = f"""      - uses: {CHECKOUT}
         with:
@@ -436,6 +438,22 @@ jobs:
         env:
           MEMBER: ${{{{ matrix.member }}}}
         run: uv run nox --download-python always -s tests -- --for-member "$MEMBER"
+
+  passed:
+    name: Affected members passed
+    needs: [select, member]
+    if: always()
+    runs-on: ubuntu-latest
+    timeout-minutes: 5
+    permissions: {{}}
+    steps:
+      - name: The selection ran and every member job passed (none selected passes)
+        env:
+          SELECTED: ${{{{ needs.select.result }}}}
+          MEMBERS: ${{{{ needs.member.result }}}}
+        run: |
+          echo "select: $SELECTED, member jobs: $MEMBERS"
+          [ "$SELECTED" = success ] && {{ [ "$MEMBERS" = success ] || [ "$MEMBERS" = skipped ]; }}
 """
 
 

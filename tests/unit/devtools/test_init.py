@@ -173,6 +173,40 @@ def test_a_member_older_than_tta_devs_python_counts_in_a_virtual_workspace(
         plan_init(root)
 
 
+@pytest.mark.parametrize(
+    ("selected", "members", "passes"),
+    [
+        ("success", "success", True),
+        ("success", "skipped", True),  # nothing affected
+        ("success", "failure", False),
+        ("success", "cancelled", False),
+        ("failure", "skipped", False),  # the selection itself failed
+        ("cancelled", "skipped", False),
+    ],
+)
+def test_the_affected_workflows_passed_job_is_one_check_to_require(
+    tmp_path: Path, selected: str, members: str, passes: bool
+) -> None:
+    import yaml
+
+    files = {f.path: f for f in plan_init(_workspace(tmp_path / "w")).files}
+    workflow = yaml.safe_load(files[".github/workflows/affected.yml"].content)
+    job = workflow["jobs"]["passed"]
+    assert (job["needs"], job["if"]) == (["select", "member"], "always()")
+    (step,) = job["steps"]
+    assert step["env"] == {
+        "SELECTED": "${{ needs.select.result }}",
+        "MEMBERS": "${{ needs.member.result }}",
+    }
+    done = subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        env={"SELECTED": selected, "MEMBERS": members, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        check=False,
+    )
+    assert (done.returncode == 0) is passes
+
+
 def test_a_workspace_gets_the_affected_only_workflow(tmp_path: Path) -> None:
     from tta_dev.devtools.consistency import NoxSession, workflow_problems
 
