@@ -59,9 +59,9 @@ from tta_dev.workspace import (
     locked_closures,
     members_for_test,
     parse_lock,
+    root_group_requirements,
+    root_groups_closure,
 )
-from tta_dev.workspace._graph import root_groups_closure
-from tta_dev.workspace._lock import LOCAL_PROJECT_KINDS
 
 MUTATIONS = ("raise", "wrong", "dependency")
 TIMEOUT_S = 600
@@ -247,10 +247,7 @@ def _root_groups_dependency_to_break(
             "every third-party package its groups lock is in a member's closure too"
             " (the member rule selects for it)"
         )
-    direct = {dep.name for _group, deps in lock.manifest_groups for dep in deps}
-    for entry in lock.packages:
-        if entry.source.kind in LOCAL_PROJECT_KINDS and entry.source.location == ".":
-            direct.update(dep.name for _group, deps in entry.dependency_groups for dep in deps)
+    direct = {dep.name for dep in root_group_requirements(lock)}
     ordered = sorted(only_root, key=lambda name: (name not in direct, name))
     for name in ordered:
         locked = lock.by_name.get(name, ())

@@ -55,6 +55,8 @@ if TYPE_CHECKING:
         conflict_group_gate,
         locked_closure,
         locked_closures,
+        root_group_requirements,
+        root_groups_closure,
     )
     from tta_dev.workspace._imports import (
         ImportPackage,
@@ -131,6 +133,8 @@ _LAZY = {
     "conflict_group_gate": "_graph",
     "locked_closure": "_graph",
     "locked_closures": "_graph",
+    "root_group_requirements": "_graph",
+    "root_groups_closure": "_graph",
     "ImportPackage": "_imports",
     "import_names": "_imports",
     "import_packages": "_imports",
@@ -235,4 +239,6 @@ __all__ = [
     "render_graph",
     "render_lock_diff",
     "render_members",
+    "root_group_requirements",
+    "root_groups_closure",
 ]

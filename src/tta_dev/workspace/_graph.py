@@ -209,11 +209,16 @@ def root_groups_closure(lock: Lockfile) -> frozenset[PackageRef]:
     member's tests run with them: a change here is a change for every member. Edges
     gated by a conflicting group all count: which group is active is not known here.
     """
+    return _reach(lock, root_group_requirements(lock), (), lambda _gate: True)
+
+
+def root_group_requirements(lock: Lockfile) -> tuple[LockDependency, ...]:
+    """The root's dependency groups' own requirements (``root_groups_closure`` starts here)."""
     starts = [dep for _group, deps in lock.manifest_groups for dep in deps]
     for entry in lock.packages:
         if entry.source.kind in LOCAL_PROJECT_KINDS and entry.source.location == ".":
             starts += [dep for _group, deps in entry.dependency_groups for dep in deps]
-    return _reach(lock, starts, (), lambda _gate: True)
+    return tuple(starts)
 
 
 def _reach(
