@@ -320,6 +320,9 @@ _AFFECTED_NOTE = pytest.StashKey[str]()
 #: Set when ``--affected-since`` deselected every test that was left.
 _EMPTIED = pytest.StashKey[bool]()
 _EMPTIED_OUTPUT = "tta_dev_affected_emptied"  # the same, from an xdist worker
+#: Under xdist: the note a worker wrote (workers collect; the controller prints it once).
+_WORKER_NOTE = pytest.StashKey[str]()
+_NOTE_OUTPUT = "tta_dev_affected_note"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -444,6 +447,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput[_EMPTIED_OUTPUT] = emptied
+        workeroutput[_NOTE_OUTPUT] = config.stash.get(_AFFECTED_NOTE, "")
     if emptied and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         session.exitstatus = pytest.ExitCode.OK
 
@@ -454,3 +458,16 @@ def pytest_testnodedown(node: Any, error: object) -> None:
     output: dict[str, Any] = getattr(node, "workeroutput", {})
     if output.get(_EMPTIED_OUTPUT):
         node.config.stash[_EMPTIED] = True
+    note = output.get(_NOTE_OUTPUT)
+    if isinstance(note, str) and note:
+        node.config.stash[_WORKER_NOTE] = note  # every worker selects alike: one is enough
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """xdist, on the controller: what the workers selected (the serial run says it at
+    collection), so a mistyped ref that ran everything does not pass unremarked."""
+    note = config.stash.get(_WORKER_NOTE, None)
+    if note:
+        terminalreporter.write_line(note)

@@ -135,6 +135,20 @@ def test_everything_runs_when_the_change_cannot_be_attributed(project: Repo) -> 
 
 
 @pytest.mark.slow
+def test_under_xdist_the_note_still_says_what_ran(project: Repo) -> None:
+    # The workers collect and select; without the note a mistyped ref ran everything
+    # without a word (the project's unit session and test-affected task use -n auto).
+    unknown = pytest_run(project, "--affected-since", "no-such-ref", xdist=("-n", "2"))
+    assert unknown.returncode == 0, unknown.stdout + unknown.stderr
+    assert ran(unknown) == {"test_a", "test_b", "test_c", "test_misc"}
+    assert "--affected-since no-such-ref: running every test (base 'no-such-ref'" in unknown.stdout
+    write(project.path / "packages/a/src/a.py", "x = 1\n")
+    some = pytest_run(project, "--affected-since", "main", xdist=("-n", "2"))
+    assert ran(some) == {"test_a", "test_b", "test_misc"}
+    assert some.stdout.count("affected members: a, b; 1 tests deselected") == 1, some.stdout
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("xdist", [("-p", "no:xdist"), ("-n", "2")], ids=["serial", "xdist"])
 def test_nothing_affected_is_success(project: Repo, xdist: tuple[str, ...]) -> None:
     (project.path / "tests/test_misc.py").unlink()
