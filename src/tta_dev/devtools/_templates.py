@@ -371,15 +371,18 @@ def affected_workflow() -> str:
     ``passed`` is the one check to require in branch protection: matrix job names change
     with the selection, and a skipped matrix job names no member.
     """
+    # Only the selection reads history (the merge base); a member job reads the work tree
+    # alone (--for-member), so it keeps checkout's one-commit clone: N jobs, N clones.
     setup = f"""      - uses: {CHECKOUT}
         with:
-          persist-credentials: false
-          fetch-depth: 0
+          persist-credentials: false{{depth}}
       - uses: {SETUP_UV}
         with:
           version-file: pyproject.toml
           enable-cache: true
           cache-dependency-glob: uv.lock"""
+    history = setup.replace("{depth}", "\n          fetch-depth: 0")
+    setup = setup.replace("{depth}", "")
     return f"""name: Affected members
 
 on:
@@ -407,7 +410,7 @@ jobs:
     outputs:
       matrix: ${{{{ steps.select.outputs.matrix }}}}
     steps:
-{setup}
+{history}
       - id: select
         name: One job per affected member (every member on the default branch)
         env:

@@ -215,6 +215,10 @@ def test_a_workspace_gets_the_affected_only_workflow(tmp_path: Path) -> None:
     assert "--format matrix" in workflow
     # Pushes run every member whatever the project's rules say of any file.
     assert "workspace affected --all --format matrix" in workflow
+    # Only the selection needs history; each member job keeps a one-commit clone.
+    select, member = workflow.split("\n  member:\n")
+    assert "fetch-depth: 0" in select
+    assert "fetch-depth" not in member
     assert '-s tests -- --for-member "$MEMBER"' in workflow
     assert "persist-credentials: false" in workflow
     assert "${{ github" not in workflow.split("run: |", 1)[-1].split("member:")[0]
