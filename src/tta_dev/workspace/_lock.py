@@ -342,39 +342,9 @@ def lock_from_table(data: Table, where: str) -> Lockfile:
 def _manifest_groups(
     manifest: Table, where: str
 ) -> tuple[tuple[str, tuple[LockDependency, ...]], ...]:
-    """``[manifest.dependency-groups]``: requirements (``name``, ``extras``, ``marker``;
-    the ``specifier`` is uv's business), as edges into the lock."""
-    if "dependency-groups" not in manifest:
-        return ()
-    groups = table(manifest, "dependency-groups", where)
-    out: list[tuple[str, tuple[LockDependency, ...]]] = []
-    for group in sorted(groups):
-        label = f"{where} dependency-groups {quote(group)}"
-        raw = groups[group]
-        if not isinstance(raw, list):
-            raise WorkspaceError(f"{label}: must be a list of tables")
-        deps: list[LockDependency] = []
-        for entry in cast(list[Any], raw):
-            if not isinstance(entry, dict):
-                raise WorkspaceError(f"{label}: must be a list of tables")
-            fields = cast(dict[str, Any], entry)
-            raw_name = fields.get("name")
-            if not isinstance(raw_name, str) or not raw_name:
-                raise WorkspaceError(f"{label}: a requirement has no `name`")
-            extras = fields.get("extras", [])
-            if not isinstance(extras, list) or not all(
-                isinstance(e, str) for e in cast(list[Any], extras)
-            ):
-                raise WorkspaceError(f"{label}: `extras` of {quote(raw_name)} must be strings")
-            deps.append(
-                LockDependency(
-                    name=_name(raw_name),
-                    marker=string(fields, "marker", label),
-                    extras=tuple(_name(e) for e in cast(list[str], extras)),
-                )
-            )
-        out.append((_name(group), tuple(deps)))
-    return tuple(out)
+    """``[manifest.dependency-groups]``: requirements as uv records them (``name``,
+    ``extras``, ``marker``; the ``specifier`` is uv's business), as edges into the lock."""
+    return _dependency_tables(manifest, "dependency-groups", where, extras_key="extras")
 
 
 def normalise_source(raw: Mapping[str, Any], where: str) -> LockSource:
@@ -456,18 +426,21 @@ def _marker_list(entry: Table, where: str) -> tuple[str, ...]:
 
 
 def _dependency_tables(
-    entry: Table, key: str, where: str
+    entry: Table, key: str, where: str, *, extras_key: str = "extra"
 ) -> tuple[tuple[str, tuple[LockDependency, ...]], ...]:
     if key not in entry:
         return ()
     tables = table(entry, key, where)
     return tuple(
-        (_name(name), _dependencies(tables, name, f"{where} {key} {quote(name)}"))
+        (_name(name), _dependencies(tables, name, f"{where} {key} {quote(name)}", extras_key))
         for name in sorted(tables)
     )
 
 
-def _dependencies(entry: Table, key: str, where: str) -> tuple[LockDependency, ...]:
+def _dependencies(
+    entry: Table, key: str, where: str, extras_key: str = "extra"
+) -> tuple[LockDependency, ...]:
+    """Lock edges (``extras_key``: ``extra`` on package edges, ``extras`` in the manifest)."""
     raw = entry.get(key)
     if raw is None:
         return ()
@@ -484,7 +457,7 @@ def _dependencies(entry: Table, key: str, where: str) -> tuple[LockDependency, .
         if len(fields) == 1:
             out.append(_plain_dependency(raw_name))  # most edges: one name, nothing else
         else:
-            out.append(_dependency(fields, raw_name, where))
+            out.append(_dependency(fields, raw_name, where, extras_key))
     return tuple(out)
 
 
@@ -493,11 +466,15 @@ def _plain_dependency(raw_name: str) -> LockDependency:
     return LockDependency(_name(raw_name))
 
 
-def _dependency(fields: dict[str, Any], raw_name: str, where: str) -> LockDependency:
+def _dependency(
+    fields: dict[str, Any], raw_name: str, where: str, extras_key: str = "extra"
+) -> LockDependency:
     raw_source = fields.get("source")
-    extras = fields.get("extra", [])
+    extras = fields.get(extras_key, [])
     if not isinstance(extras, list) or not all(isinstance(e, str) for e in cast(list[Any], extras)):
-        raise WorkspaceError(f"{where}: `extra` of {quote(raw_name)} must be a list of strings")
+        raise WorkspaceError(
+            f"{where}: `{extras_key}` of {quote(raw_name)} must be a list of strings"
+        )
     return LockDependency(
         name=_name(raw_name),
         version=string(fields, "version", where),

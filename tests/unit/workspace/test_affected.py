@@ -218,7 +218,7 @@ def test_root_dependency_groups_affect_every_member(sample: Path) -> None:
 def test_unlocked_root_group_requirement_is_a_workspace_error() -> None:
     text = _with_root_group("1.0").replace('name = "root-lint", marker', 'nom = "x", marker')
     with pytest.raises(
-        WorkspaceError, match=r"dependency-groups 'dev': a requirement has no `name`"
+        WorkspaceError, match=r"dependency-groups 'dev': a dependency in `dev` has no `name`"
     ):
         parse_lock(text)
 
