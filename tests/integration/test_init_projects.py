@@ -121,5 +121,6 @@ def test_init_a_three_member_workspace(tmp_path: Path) -> None:
     _ok(root, "uv", "lock", "-q")
     out = _init(root)
     assert "create    .github/workflows/ci.yml" in out
-    assert "--affected-since" in (root / ".github/workflows/ci.yml").read_text()
+    assert 'select(.session != "tests")' in (root / ".github/workflows/ci.yml").read_text()
+    assert "--for-member" in (root / ".github/workflows/affected.yml").read_text()
     _check_adopted(root, {"lint", "tests", "lock_check", "coverage"})

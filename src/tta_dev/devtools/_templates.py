@@ -255,37 +255,51 @@ def health(c: Context) -> None:
 def ci_workflow(facts: ProjectFacts) -> str:
     """CI: a matrix of the nox sessions tagged ci, then the aggregate ones (coverage).
 
-    In a workspace, a pull request's ``tests`` job runs only the affected members' tests
-    (``--affected-since`` the base branch; everything when a change cannot be attributed),
-    so it checks out the history the merge base needs.
+    In a workspace the ``tests`` session and coverage belong to ``affected.yml`` (one job
+    per affected member on pull requests, every member on the default branch), so this
+    workflow runs every other session and never the suite a second time.
     """
-    depth = "\n          fetch-depth: 0" if facts.workspace else ""
+    select = '[.[] | select((.tags | index("aggregate")) | not) | .session]'
+    listing = "Generate the matrix from nox (sessions tagged aggregate run after it)"
     if facts.workspace:
-        run = """      - name: Run the session (pull requests test the affected members only)
-        env:
-          SESSION: ${{ matrix.session }}
-          EVENT: ${{ github.event_name }}
-          BASE_REF: ${{ github.base_ref }}
-        run: |
-          if [ "$EVENT" = pull_request ] && [ "$SESSION" = tests ]; then
-            uv run nox --download-python always -s tests -- --affected-since "origin/$BASE_REF"
-          else
-            uv run nox --download-python always -s "$SESSION"
-          fi"""
-    else:
-        run = """      - name: Run the session
-        env:
-          SESSION: ${{ matrix.session }}
-        run: uv run nox --download-python always -s "$SESSION\""""
+        select = (
+            '[.[] | select((.tags | index("aggregate")) | not)'
+            ' | select(.session != "tests") | .session]'
+        )
+        listing = "Generate the matrix from nox (tests and coverage run in affected.yml)"
     setup = f"""      - uses: {CHECKOUT}
         with:
-          persist-credentials: false{{depth}}
+          persist-credentials: false
       - uses: {SETUP_UV}
         with:
           version-file: pyproject.toml
           enable-cache: true
           cache-dependency-glob: uv.lock"""
-    plain = setup.replace("{depth}", "")
+    coverage = f"""      - name: Keep coverage data for the coverage session
+        uses: {UPLOAD}
+        with:
+          name: coverage-${{{{ matrix.session }}}}
+          path: .coverage.*
+          include-hidden-files: true
+          if-no-files-found: ignore
+          retention-days: 1
+
+  coverage:
+    name: nox -s coverage
+    needs: nox
+    runs-on: ubuntu-latest
+    timeout-minutes: 10
+    permissions:
+      contents: read
+    steps:
+{setup}
+      - uses: {DOWNLOAD}
+        with:
+          pattern: coverage-*
+          merge-multiple: true
+      - name: Combine and report coverage
+        run: uv run nox -s coverage
+"""
     return f"""name: CI
 
 on:
@@ -313,12 +327,12 @@ jobs:
     outputs:
       sessions: ${{{{ steps.list.outputs.sessions }}}}
     steps:
-{plain}
+{setup}
       - id: list
-        name: Generate the matrix from nox (sessions tagged aggregate run after it)
+        name: {listing}
         run: |
           uv run nox -l --json -t ci > sessions.json
-          echo "sessions=$(jq -c '[.[] | select((.tags | index("aggregate")) | not) | .session]' sessions.json)" >> "$GITHUB_OUTPUT"
+          echo "sessions=$(jq -c '{select}' sessions.json)" >> "$GITHUB_OUTPUT"
 
   nox:
     name: nox -s ${{{{ matrix.session }}}}
@@ -332,33 +346,12 @@ jobs:
       matrix:
         session: ${{{{ fromJSON(needs.sessions.outputs.sessions) }}}}
     steps:
-{setup.replace("{depth}", depth)}
-{run}
-      - name: Keep coverage data for the coverage session
-        uses: {UPLOAD}
-        with:
-          name: coverage-${{{{ matrix.session }}}}
-          path: .coverage.*
-          include-hidden-files: true
-          if-no-files-found: ignore
-          retention-days: 1
-
-  coverage:
-    name: nox -s coverage
-    needs: nox
-    runs-on: ubuntu-latest
-    timeout-minutes: 10
-    permissions:
-      contents: read
-    steps:
-{plain}
-      - uses: {DOWNLOAD}
-        with:
-          pattern: coverage-*
-          merge-multiple: true
-      - name: Combine and report coverage
-        run: uv run nox -s coverage
-"""
+{setup}
+      - name: Run the session
+        env:
+          SESSION: ${{{{ matrix.session }}}}
+        run: uv run nox --download-python always -s "$SESSION"
+""" + ("" if facts.workspace else coverage)
 
 
 def affected_workflow() -> str:
@@ -369,7 +362,9 @@ def affected_workflow() -> str:
     member. Each member's job runs the nox ``tests`` session with ``--for-member``: the
     member's own tests, root tests that import it, and tests that import no member.
     ``passed`` is the one check to require in branch protection: matrix job names change
-    with the selection, and a skipped matrix job names no member.
+    with the selection, and a skipped matrix job names no member. Coverage is combined and
+    enforced on the default branch only, where every member ran: a pull request's
+    selection covers part of the code by design.
     """
     # Only the selection reads history (the merge base); a member job reads the work tree
     # alone (--for-member), so it keeps checkout's one-commit clone: N jobs, N clones.
@@ -441,10 +436,35 @@ jobs:
         env:
           MEMBER: ${{{{ matrix.member }}}}
         run: uv run nox --download-python always -s tests -- --for-member "$MEMBER"
+      - name: Keep coverage data for the coverage job
+        uses: {UPLOAD}
+        with:
+          name: coverage-${{{{ matrix.member }}}}
+          path: .coverage.*
+          include-hidden-files: true
+          if-no-files-found: ignore
+          retention-days: 1
+
+  coverage:
+    name: nox -s coverage (every member, default branch)
+    needs: member
+    if: github.event_name == 'push'
+    runs-on: ubuntu-latest
+    timeout-minutes: 10
+    permissions:
+      contents: read
+    steps:
+{setup}
+      - uses: {DOWNLOAD}
+        with:
+          pattern: coverage-*
+          merge-multiple: true
+      - name: Combine and report coverage
+        run: uv run nox -s coverage
 
   passed:
     name: Affected members passed
-    needs: [select, member]
+    needs: [select, member, coverage]
     if: always()
     runs-on: ubuntu-latest
     timeout-minutes: 5
@@ -454,9 +474,11 @@ jobs:
         env:
           SELECTED: ${{{{ needs.select.result }}}}
           MEMBERS: ${{{{ needs.member.result }}}}
+          COVERAGE: ${{{{ needs.coverage.result }}}}
         run: |
-          echo "select: $SELECTED, member jobs: $MEMBERS"
-          [ "$SELECTED" = success ] && {{ [ "$MEMBERS" = success ] || [ "$MEMBERS" = skipped ]; }}
+          echo "select: $SELECTED, member jobs: $MEMBERS, coverage: $COVERAGE"
+          [ "$SELECTED" = success ] && {{ [ "$MEMBERS" = success ] || [ "$MEMBERS" = skipped ]; }} \\
+            && {{ [ "$COVERAGE" = success ] || [ "$COVERAGE" = skipped ]; }}
 """
 
 

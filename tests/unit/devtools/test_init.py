@@ -69,9 +69,19 @@ def test_plan_writes_sessions_chosen_from_the_project(tmp_path: Path) -> None:
     assert 'with services(session, "redis") as urls:' in noxfile
     assert "def typecheck" not in noxfile
     workflow = files[".github/workflows/ci.yml"].content
-    assert "--affected-since" in workflow
-    assert "fetch-depth: 0" in workflow
+    # In a workspace affected.yml owns the tests and coverage: ci.yml never runs them again.
+    assert 'select(.session != "tests")' in workflow
+    import yaml
+
+    assert set(yaml.safe_load(workflow)["jobs"]) == {"sessions", "nox"}
+    assert "nox -s coverage" not in workflow
+    assert "upload-artifact" not in workflow
+    assert "fetch-depth" not in workflow
     assert "${{ github" not in workflow.split("run: |", 2)[-1].split("env:")[0]
+    single = {f.path: f for f in plan_init(_single(tmp_path / "p")).files}
+    alone = single[".github/workflows/ci.yml"].content
+    assert '.session != "tests"' not in alone
+    assert "run: uv run nox -s coverage" in alone
     assert [c[:4] for c in plan.commands] == [
         ("uv", "add", "--group", "dev"),
         ("uv", "add", "--group", "lint"),
@@ -174,33 +184,47 @@ def test_a_member_older_than_tta_devs_python_counts_in_a_virtual_workspace(
 
 
 @pytest.mark.parametrize(
-    ("selected", "members", "passes"),
+    ("selected", "members", "coverage", "passes"),
     [
-        ("success", "success", True),
-        ("success", "skipped", True),  # nothing affected
-        ("success", "failure", False),
-        ("success", "cancelled", False),
-        ("failure", "skipped", False),  # the selection itself failed
-        ("cancelled", "skipped", False),
+        ("success", "success", "skipped", True),  # a pull request
+        ("success", "success", "success", True),  # the default branch
+        ("success", "skipped", "skipped", True),  # nothing affected
+        ("success", "success", "failure", False),  # coverage under fail_under
+        ("success", "failure", "skipped", False),
+        ("success", "cancelled", "skipped", False),
+        ("failure", "skipped", "skipped", False),  # the selection itself failed
+        ("cancelled", "skipped", "skipped", False),
     ],
 )
 def test_the_affected_workflows_passed_job_is_one_check_to_require(
-    tmp_path: Path, selected: str, members: str, passes: bool
+    tmp_path: Path, selected: str, members: str, coverage: str, passes: bool
 ) -> None:
     import yaml
 
     files = {f.path: f for f in plan_init(_workspace(tmp_path / "w")).files}
     workflow = yaml.safe_load(files[".github/workflows/affected.yml"].content)
     job = workflow["jobs"]["passed"]
-    assert (job["needs"], job["if"]) == (["select", "member"], "always()")
+    assert (job["needs"], job["if"]) == (["select", "member", "coverage"], "always()")
+    # Coverage is combined where every member ran: the default branch, not a selection.
+    combine = workflow["jobs"]["coverage"]
+    assert (combine["needs"], combine["if"]) == ("member", "github.event_name == 'push'")
+    assert combine["steps"][-1]["run"] == "uv run nox -s coverage"
+    uploads = [s for s in workflow["jobs"]["member"]["steps"] if "with" in s]
+    assert uploads[-1]["with"]["name"] == "coverage-${{ matrix.member }}"
     (step,) = job["steps"]
     assert step["env"] == {
         "SELECTED": "${{ needs.select.result }}",
         "MEMBERS": "${{ needs.member.result }}",
+        "COVERAGE": "${{ needs.coverage.result }}",
     }
     done = subprocess.run(
         ["bash", "-e", "-c", step["run"]],
-        env={"SELECTED": selected, "MEMBERS": members, "PATH": "/usr/bin:/bin"},
+        env={
+            "SELECTED": selected,
+            "MEMBERS": members,
+            "COVERAGE": coverage,
+            "PATH": "/usr/bin:/bin",
+        },
         capture_output=True,
         check=False,
     )
@@ -223,7 +247,8 @@ def test_a_workspace_gets_the_affected_only_workflow(tmp_path: Path) -> None:
     assert "persist-credentials: false" in workflow
     assert "${{ github" not in workflow.split("run: |", 1)[-1].split("member:")[0]
     path = write(tmp_path / "out/.github/workflows/affected.yml", workflow)
-    assert workflow_problems([path], [NoxSession("tests", ("ci",))]) == []
+    sessions = [NoxSession("tests", ("ci",)), NoxSession("coverage", ("ci", "aggregate"))]
+    assert workflow_problems([path], sessions) == []
     single = {f.path for f in plan_init(_single(tmp_path / "p")).files}
     assert ".github/workflows/affected.yml" not in single
     binary = Path(sys.executable).with_name("zizmor")
