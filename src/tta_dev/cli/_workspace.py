@@ -280,7 +280,13 @@ def _audit(args: argparse.Namespace) -> int:
     import tempfile
 
     # Runs tests: it lives in devtools, imported only for this command.
-    from tta_dev.devtools.audit import MUTATIONS, audit, generate_workspace, render_audit
+    from tta_dev.devtools.audit import (
+        MAX_GENERATED,
+        MUTATIONS,
+        audit,
+        generate_workspace,
+        render_audit,
+    )
 
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in MUTATIONS]
@@ -307,14 +313,18 @@ def _audit(args: argparse.Namespace) -> int:
             pytest_args=pytest_args,
         )
 
-    if args.generated is not None:
-        if args.generated < 2:
-            raise UsageError(f"--generated needs at least 2 members, not {args.generated}")
-        with tempfile.TemporaryDirectory(prefix="tta-audit-gen-") as tmp:
-            # The generated tests need no plugin: none load (seconds saved per run).
-            report = run(generate_workspace(Path(tmp) / "generated", args.generated), False)
-    else:
-        report = run(args.root, True)
+    from tta_dev._signals import sigterm_as_exit
+
+    if args.generated is not None and not 2 <= args.generated <= MAX_GENERATED:
+        raise UsageError(f"--generated takes 2 to {MAX_GENERATED} members, not {args.generated}")
+    # A killed audit still removes its temporary copies (the generated one included).
+    with sigterm_as_exit():
+        if args.generated is not None:
+            with tempfile.TemporaryDirectory(prefix="tta-audit-gen-") as tmp:
+                # The generated tests need no plugin: none load (seconds saved per run).
+                report = run(generate_workspace(Path(tmp) / "generated", args.generated), False)
+        else:
+            report = run(args.root, True)
     print(render_audit(report, args.format))
     return 1 if report.escaped else 0
 

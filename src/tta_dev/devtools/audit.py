@@ -64,6 +64,9 @@ from tta_dev.workspace import (
 )
 
 MUTATIONS = ("raise", "wrong", "dependency")
+#: Most members ``generate_workspace`` writes: an audit runs pytest twice per mutation,
+#: so more is hours of runs, and an unbounded count filled the disk.
+MAX_GENERATED = 500
 TIMEOUT_S = 600
 _IGNORED = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".nox", "*.pyc", ".*_cache")
 _CONFTEST_ERROR = re.compile(r"ImportError while loading conftest '([^'\n]+)'")
@@ -662,6 +665,8 @@ def generate_workspace(root: Path, members: int = 6) -> Path:
     """
     if members < 2:
         raise ValueError("a generated workspace needs at least 2 members")
+    if members > MAX_GENERATED:
+        raise ValueError(f"a generated workspace has at most {MAX_GENERATED} members")
     root.mkdir(parents=True, exist_ok=True)
     names = [f"pkg{i}" for i in range(members)]
     (root / "pyproject.toml").write_text(

@@ -23,7 +23,6 @@ import contextlib
 import os
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from tta_dev._redact import redact_urls, shown_url
+from tta_dev._signals import sigterm_as_exit
 from tta_dev.errors import TtaDevError
 
 __all__ = [
@@ -550,24 +550,6 @@ def _stop(runtime: _Runtime, compose_file: Path) -> None:
         runtime.compose_up = False
 
 
-@contextlib.contextmanager
-def _sigterm_as_exit() -> Generator[None]:
-    """Turn SIGTERM into SystemExit so started servers are stopped on `kill` too."""
-
-    def handler(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _compose_up(
     specs: Sequence[ServiceSpec], compose_file: Path, timeout: float, runtime: _Runtime
 ) -> dict[str, ServiceEndpoint]:
@@ -627,7 +609,7 @@ def provide_services(
         raise ValueError(f"unknown service(s): {', '.join(unknown)}; known: {', '.join(SERVICES)}")
     runtime = _Runtime()
     endpoints: dict[str, ServiceEndpoint] = {}
-    with _sigterm_as_exit():
+    with sigterm_as_exit():
         try:
             missing: list[ServiceSpec] = []
             for name in names:

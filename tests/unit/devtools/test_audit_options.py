@@ -100,7 +100,8 @@ def test_tests_limit_the_suite_and_unmutated_failures_count_for_nothing(tmp_path
         (["--sample", "0"], "--sample must be at least 1, not 0"),
         (["--tests", "no/such/dir"], "test path 'no/such/dir' does not exist"),
         (["--pytest-args=-k 'unbalanced"], "--pytest-args: No closing quotation"),
-        (["--generated", "1"], "--generated needs at least 2 members"),
+        (["--generated", "1"], "--generated takes 2 to 500 members, not 1"),
+        (["--generated", "100000"], "--generated takes 2 to 500 members, not 100000"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -123,3 +124,29 @@ def test_a_workspace_without_tests_is_bad_input(
         audit(root, plugins=False)
     assert main(["workspace", "audit", "--root", str(root)]) == 2
     assert "no test files (test_*.py, bench_*.py) under" in capsys.readouterr().err
+
+
+def test_a_killed_audit_leaves_no_temporary_copy(tmp_path: Path) -> None:
+    """SIGTERM (a CI timeout, `kill`) unwinds: the generated workspace and copies go."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tta_dev.cli", "workspace", "audit", "--generated", "6"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not any(tmp_path.glob("tta-audit-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any(tmp_path.glob("tta-audit-*")), "the audit never started"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert b"Traceback" not in err
+    assert list(tmp_path.glob("tta-audit-*")) == []
