@@ -396,12 +396,23 @@ def _holds_no_files(folder: str, memo: dict[str, bool]) -> bool:
     return memo[folder]
 
 
+#: PEP 508 names, as packaging and uv accept them.
+_VALID_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
+
+
 def _member(folder: Path, relative: str, data: Table, root_sources: Mapping[str, bool]) -> Member:
     where = str(folder / PYPROJECT)
     project = table(data, "project", where)
     raw_name = string(project, "name", f"{where} [project]")
     if not raw_name:
         raise WorkspaceError(f"{where}: [project] has no `name`")
+    if not _VALID_NAME.fullmatch(raw_name):
+        # As uv: a member named `gam$(id)ma` fails `uv lock`; here it never reaches a
+        # matrix, a job name or a log.
+        raise WorkspaceError(
+            f"{where}: [project] name {quote(raw_name)} is not a valid package name: names"
+            " start and end with a letter or digit and hold only letters, digits, -, _ and ."
+        )
     version = string(project, "version", f"{where} [project]")
     dependencies = list(_requirements(project, "dependencies", "runtime", None, where))
     optional = table(project, "optional-dependencies", where)

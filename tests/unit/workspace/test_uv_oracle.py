@@ -273,3 +273,33 @@ def test_globstar_inside_a_component_is_rejected_as_by_uv(tmp_path: Path) -> Non
     )
     with pytest.raises(WorkspaceError, match="recursive wildcards must form a single path"):
         load_workspace(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["gam$(id)ma", "a\nb", "-lead", "trail.", "x y", "é"])
+def test_an_invalid_member_name_is_rejected_as_by_uv(tmp_path: Path, name: str) -> None:
+    write(tmp_path / "pyproject.toml", virtual_root_toml(["packages/*"]))
+    quoted = name.replace("\n", "\\n")
+    write(
+        tmp_path / "packages/a/pyproject.toml",
+        f'[project]\nname = "{quoted}"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n',
+    )
+    result = subprocess.run(
+        ["uv", "workspace", "list", "--offline"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Not a valid package or extra name" in result.stderr
+    with pytest.raises(WorkspaceError, match="is not a valid package name"):
+        load_workspace(tmp_path)
+
+
+def test_valid_member_names_load(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", virtual_root_toml(["packages/*"]))
+    for index, name in enumerate(["a", "A.b_c-9", "x1"]):
+        write(tmp_path / f"packages/m{index}/pyproject.toml", project_toml(name))
+    names = sorted(m.name for m in load_workspace(tmp_path).members)
+    assert names == ["a", "a-b-c-9", "x1"]
+    assert len(uv(tmp_path, "workspace", "list").split()) == 3  # uv takes them too
