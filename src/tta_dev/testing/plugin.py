@@ -372,7 +372,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         workspace = load_workspace(config.rootpath)
         result = affected_since(workspace, ref)
     except WorkspaceError as exc:
-        raise pytest.UsageError(f"--affected-since: {exc}") from exc
+        raise pytest.UsageError(_workspace_error("--affected-since", exc)) from exc
     if result.all:
         config.stash[_AFFECTED_NOTE] = (
             f"--affected-since {clip(ref)}: running every test ({'; '.join(result.why_all)})"
@@ -410,7 +410,7 @@ def _keep_members(config: pytest.Config, items: list[pytest.Item], wanted: froze
     try:
         workspace = load_workspace(config.rootpath)
     except WorkspaceError as exc:
-        raise pytest.UsageError(f"--for-member: {exc}") from exc
+        raise pytest.UsageError(_workspace_error("--for-member", exc)) from exc
     names = frozenset(canonicalize_name(n) for n in wanted)
     unknown = sorted(names - workspace.names)
     if unknown:
@@ -428,6 +428,13 @@ def _keep_members(config: pytest.Config, items: list[pytest.Item], wanted: froze
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
         config.stash[_EMPTIED] = not keep
+
+
+def _workspace_error(option: str, exc: Exception) -> str:
+    # The workspace reader speaks to the tta-dev CLI user ("pass --root"); pytest has no
+    # --root: the workspace is found from the rootdir.
+    message = str(exc).replace("pass --root", "run pytest inside the workspace (its rootdir)")
+    return f"{option}: {message}"
 
 
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:

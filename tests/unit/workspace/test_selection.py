@@ -237,3 +237,16 @@ def test_unit_session_keeps_xdist_unless_told(
     noxfile.unit(session)
     (command,) = session.runs
     assert list(command[command.index("not integration") + 1 :]) == [*xdist, *posargs]
+
+
+def test_outside_a_workspace_the_error_names_no_cli_option(tmp_path: Path) -> None:
+    from tta_dev.testing.plugin import _workspace_error  # pyright: ignore[reportPrivateUsage]
+    from tta_dev.workspace import WorkspaceError, load_workspace
+
+    with pytest.raises(WorkspaceError) as info:
+        load_workspace(tmp_path)
+    assert "pass --root" in str(info.value)  # the CLI's hint ...
+    message = _workspace_error("--for-member", info.value)
+    assert message.startswith("--for-member: no pyproject.toml")
+    assert "--root" not in message  # ... which pytest does not have
+    assert "run pytest inside the workspace" in message
