@@ -50,6 +50,8 @@ class ProjectFacts:
     #: ones init writes.
     project_workflows: tuple[str, ...] = ()
     init_workflows: tuple[str, ...] = ()
+    #: The branch pushes to which run everything (``origin/HEAD``, else main or master).
+    default_branch: str = "main"
 
 
 def zizmor_runs(facts: ProjectFacts) -> tuple[tuple[str, ...], ...]:
@@ -304,8 +306,9 @@ def ci_workflow(facts: ProjectFacts) -> str:
 
 on:
   push:
-    branches: [main]
+    branches: [{json.dumps(facts.default_branch)}]
   pull_request:
+  merge_group:
 
 permissions: {{}}
 
@@ -354,12 +357,12 @@ jobs:
 """ + ("" if facts.workspace else coverage)
 
 
-def affected_workflow() -> str:
+def affected_workflow(branch: str = "main") -> str:
     """Affected-only CI for a uv workspace: one job per affected member.
 
     Pull requests: ``tta-dev workspace affected --base origin/BASE --format matrix`` (a
-    change it cannot attribute lists every member); pushes to the default branch: every
-    member. Each member's job runs the nox ``tests`` session with ``--for-member``: the
+    change it cannot attribute lists every member); a merge queue's group: the same against
+    the queue's base commit; pushes to ``branch`` (the default branch): every member. Each member's job runs the nox ``tests`` session with ``--for-member``: the
     member's own tests, root tests that import it, and tests that import no member.
     ``passed`` is the one check to require in branch protection: matrix job names change
     with the selection, and a skipped matrix job names no member. Coverage is combined and
@@ -382,8 +385,9 @@ def affected_workflow() -> str:
 
 on:
   push:
-    branches: [main]
+    branches: [{json.dumps(branch)}]
   pull_request:
+  merge_group:
 
 permissions: {{}}
 
@@ -411,9 +415,12 @@ jobs:
         env:
           EVENT: ${{{{ github.event_name }}}}
           BASE_REF: ${{{{ github.base_ref }}}}
+          QUEUE_BASE: ${{{{ github.event.merge_group.base_sha }}}}
         run: |
           if [ "$EVENT" = pull_request ]; then
             matrix=$(uv run tta-dev workspace affected --base "origin/$BASE_REF" --format matrix)
+          elif [ "$EVENT" = merge_group ]; then
+            matrix=$(uv run tta-dev workspace affected --base "$QUEUE_BASE" --format matrix)
           else
             matrix=$(uv run tta-dev workspace affected --all --format matrix)
           fi

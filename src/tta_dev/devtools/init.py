@@ -246,7 +246,36 @@ def detect_project(root: Path) -> ProjectFacts:
         lint_group=groups["lint"],
         typecheck_group=groups["typecheck"],
         typecheck_paths=_typecheck_paths(root, pyproject),
+        default_branch=_default_branch(root),
     )
+
+
+#: A branch name a workflow's `branches:` can hold as it is (git allows far more).
+_BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}")
+
+
+def _default_branch(root: Path) -> str:
+    """``origin``'s default branch (``origin/HEAD``), else ``main`` or ``master`` where
+    only that one exists, else ``main``: pushes there run every member."""
+    git = shutil.which("git")
+    if git is None:
+        return "main"
+
+    def ask(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                [git, "-C", str(root), *args], capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = ask("symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
+    branch = head.removeprefix("origin/") if head.startswith("origin/") else ""
+    if not branch:
+        local = set(ask("branch", "--format=%(refname:short)").splitlines())
+        branch = "master" if "master" in local and "main" not in local else "main"
+    return branch if _BRANCH.fullmatch(branch) else "main"
 
 
 def _groups_needed(facts: ProjectFacts, tta_dev: str) -> dict[str, list[str]]:
@@ -357,7 +386,7 @@ def plan_init(root: Path, *, force: bool = False, tta_dev: str = "tta-dev") -> I
     facts = detect_project(root)
     workflows = {".github/workflows/ci.yml": ci_workflow(facts)}
     if facts.workspace:
-        workflows[".github/workflows/affected.yml"] = affected_workflow()
+        workflows[".github/workflows/affected.yml"] = affected_workflow(facts.default_branch)
     ours = [w for w, text in workflows.items() if force or _kept_or_new(root / w, text)]
     theirs = [w for w in _workflow_files(root) if w not in ours]
     facts = replace(facts, project_workflows=tuple(theirs), init_workflows=tuple(ours))

@@ -331,3 +331,47 @@ def test_pedantic_zizmor_checks_only_what_init_wrote(tmp_path: Path) -> None:
         text=True,
     )
     assert everything.returncode != 0
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(root), *args],
+        check=True,
+        capture_output=True,
+        env={
+            "GIT_AUTHOR_NAME": "T",
+            "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "T",
+            "GIT_COMMITTER_EMAIL": "t@example.com",
+            "PATH": "/usr/bin:/bin",
+        },
+    )
+
+
+def test_pushes_to_the_default_branch_run_everything_and_a_merge_queue_is_selected(
+    tmp_path: Path,
+) -> None:
+    import yaml
+
+    root = _workspace(tmp_path / "w")
+    files = {f.path: f for f in plan_init(root).files}  # not a git repository: main
+    assert yaml.safe_load(files[".github/workflows/ci.yml"].content)[True]["push"] == {
+        "branches": ["main"]
+    }
+    _git(root, "init", "-q", "-b", "master")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "x")
+    files = {f.path: f for f in plan_init(root).files}
+    for name in ("ci.yml", "affected.yml"):
+        on = yaml.safe_load(files[f".github/workflows/{name}"].content)[True]  # YAML 1.1 `on`
+        assert on["push"] == {"branches": ["master"]}, name
+        assert "merge_group" in on, name
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+    _git(clone, "remote", "set-head", "origin", "master")
+    assert detect_project(clone).default_branch == "master"  # origin/HEAD wins
+    affected = files[".github/workflows/affected.yml"].content
+    step = yaml.safe_load(affected)["jobs"]["select"]["steps"][-1]
+    assert step["env"]["QUEUE_BASE"] == "${{ github.event.merge_group.base_sha }}"
+    assert 'elif [ "$EVENT" = merge_group ]; then' in step["run"]
+    assert '--base "$QUEUE_BASE" --format matrix' in step["run"]
