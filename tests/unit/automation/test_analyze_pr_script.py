@@ -135,6 +135,7 @@ HOSTILE = [
 ]
 
 
+@pytest.mark.slow  # one script run per hostile input: seconds
 def test_hostile_corpus_runs_nothing(pr_repo: Path, tmp_path: Path) -> None:
     """Real argv (bytes too), NUL lists and 1 MB through a subprocess: exit 0 or one-line 2."""
     listing = tmp_path / "files.bin"

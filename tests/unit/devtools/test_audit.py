@@ -11,6 +11,10 @@ from tta_dev.cli import main
 from tta_dev.devtools.audit import audit, generate_workspace, plan_mutations, render_audit
 from tta_dev.workspace import load_workspace
 
+# Each runs pytest or git/uv/ruff in subprocesses: seconds apiece, in the unit session
+# only (compat runs the same code on other Pythons without them).
+pytestmark = pytest.mark.slow
+
 
 def test_the_generated_workspace_lets_nothing_through(tmp_path: Path) -> None:
     root = generate_workspace(tmp_path / "gen", 3)

@@ -28,6 +28,10 @@ from tta_dev.workspace import (
     parse_lock,
 )
 
+# Each runs pytest or git/uv/ruff in subprocesses: seconds apiece, in the unit session
+# only (compat runs the same code on other Pythons without them).
+pytestmark = pytest.mark.slow
+
 
 def test_pytest_and_its_dependencies_are_never_broken() -> None:
     breakable = breakable_packages()

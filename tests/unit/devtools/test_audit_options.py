@@ -11,6 +11,10 @@ from tta_dev.cli import main
 from tta_dev.devtools import audit as audit_module
 from tta_dev.devtools.audit import AuditError, audit, generate_workspace
 
+# Each runs pytest or git/uv/ruff in subprocesses: seconds apiece, in the unit session
+# only (compat runs the same code on other Pythons without them).
+pytestmark = pytest.mark.slow
+
 _LOCK = """version = 1
 revision = 3
 requires-python = ">=3.11"

@@ -15,6 +15,10 @@ from tta_dev.devtools.audit import (
 )
 from tta_dev.workspace import load_workspace
 
+# Each runs pytest or git/uv/ruff in subprocesses: seconds apiece, in the unit session
+# only (compat runs the same code on other Pythons without them).
+pytestmark = pytest.mark.slow
+
 _HELPER_TEST = "tests/deep/test_helper_use.py"
 
 
