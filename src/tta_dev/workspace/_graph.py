@@ -213,8 +213,15 @@ def root_groups_closure(lock: Lockfile) -> frozenset[PackageRef]:
 
 
 def root_group_requirements(lock: Lockfile) -> tuple[LockDependency, ...]:
-    """The root's dependency groups' own requirements (``root_groups_closure`` starts here)."""
-    starts = [dep for _group, deps in lock.manifest_groups for dep in deps]
+    """The root's dependency groups' own requirements (``root_groups_closure`` starts here).
+
+    A virtual root's are its requirements as written, and uv locks nothing for one whose
+    marker ``requires-python`` rules out (``tomli; python_version < '3.11'``): such a
+    requirement installs nothing, so it is left out rather than read as a broken lock.
+    """
+    starts = [
+        dep for _group, deps in lock.manifest_groups for dep in deps if dep.name in lock.by_name
+    ]
     for entry in lock.packages:
         if entry.source.kind in LOCAL_PROJECT_KINDS and entry.source.location == ".":
             starts += [dep for _group, deps in entry.dependency_groups for dep in deps]

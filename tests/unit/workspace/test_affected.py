@@ -215,6 +215,28 @@ def test_root_dependency_groups_affect_every_member(sample: Path) -> None:
     assert [(u.name, u.reached) for u in upgrade] == [("root-tool", tuple(sorted(MEMBERS)))]
 
 
+def test_root_group_requirement_the_lock_leaves_out_is_no_error(sample: Path) -> None:
+    """uv records a virtual root's group requirements as written, but locks nothing for
+    one whose marker requires-python rules out (`tomli; python_version < '3.11'` under
+    >=3.11, as real `uv lock` writes it): a valid lock, read without an error."""
+
+    def unlocked(text: str) -> str:
+        return text.replace(
+            "dev = [\n",
+            'dev = [\n    { name = "tomli", marker = "python_full_version < \'3.11\'" },\n',
+        )
+
+    old, new = (
+        parse_lock(unlocked(_with_root_group("1.0"))),
+        parse_lock(unlocked(_with_root_group("2.0"))),
+    )
+    assert "tomli" in {d.name for _g, deps in old.manifest_groups for d in deps}
+    result = affected(sample, "uv.lock", lock_change=LockChange(old, new))
+    assert set(result.names) == set(MEMBERS)
+    upgrade = diff_locks(old, new).upgraded
+    assert [(u.name, u.reached) for u in upgrade] == [("root-tool", tuple(sorted(MEMBERS)))]
+
+
 def test_unlocked_root_group_requirement_is_a_workspace_error() -> None:
     text = _with_root_group("1.0").replace('name = "root-lint", marker', 'nom = "x", marker')
     with pytest.raises(
