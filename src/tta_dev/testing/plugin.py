@@ -342,6 +342,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run only the tests of workspace member NAME (repeatable): its own, root tests"
         " importing it, and tests that import no member (one CI job per member)",
     )
+    group.addoption(
+        "--skip-unclaimed",
+        action="store_true",
+        default=False,
+        help="with --for-member: leave out tests that import no member (one job of the"
+        " matrix runs them; the others pass this)",
+    )
     parser.addini(
         "tta_sync_args",
         type="args",
@@ -354,8 +361,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect the tests of members that ``--affected-since`` finds unaffected."""
     wanted: list[str] = config.getoption("for_member") or []
+    skip_unclaimed = bool(config.getoption("skip_unclaimed"))
+    if skip_unclaimed and not wanted:
+        raise pytest.UsageError("--skip-unclaimed goes with --for-member NAME")
     if wanted:
-        _keep_members(config, items, frozenset(wanted))
+        _keep_members(config, items, frozenset(wanted), unclaimed=not skip_unclaimed)
     ref: str | None = config.getoption("affected_since")
     if not ref:
         return
@@ -397,7 +407,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.stash[_EMPTIED] = not keep
 
 
-def _keep_members(config: pytest.Config, items: list[pytest.Item], wanted: frozenset[str]) -> None:
+def _keep_members(
+    config: pytest.Config, items: list[pytest.Item], wanted: frozenset[str], *, unclaimed: bool
+) -> None:
     from packaging.utils import canonicalize_name
 
     from tta_dev.workspace import (
@@ -423,7 +435,7 @@ def _keep_members(config: pytest.Config, items: list[pytest.Item], wanted: froze
         if item.path not in by_file:
             by_file[item.path] = members_for_test(workspace, item.path, test_map)
         members = by_file[item.path]
-        (keep if members is None or members & names else drop).append(item)
+        (keep if (unclaimed if members is None else bool(members & names)) else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

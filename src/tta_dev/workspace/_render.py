@@ -261,9 +261,14 @@ def affected_matrix(result: AffectedResult) -> str:
     """A GitHub Actions ``strategy.matrix`` value (one line, for ``$GITHUB_OUTPUT``).
 
     ``{"include": []}`` when nothing is affected: guard the job with
-    ``if: fromJSON(needs.<job>.outputs.<name>).include[0]``.
+    ``if: fromJSON(needs.<job>.outputs.<name>).include[0]``. ``unclaimed`` is true on the
+    first entry only: that job also runs the tests that import no member, the others pass
+    ``--skip-unclaimed``, so such a test runs once, not once per member.
     """
-    include = [{"member": m.name, "path": m.path} for m in result.affected]
+    include = [
+        {"member": m.name, "path": m.path, "unclaimed": index == 0}
+        for index, m in enumerate(result.affected)
+    ]
     return json.dumps({"include": include}, ensure_ascii=True, separators=(",", ":"))
 
 

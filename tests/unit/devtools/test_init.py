@@ -375,3 +375,27 @@ def test_pushes_to_the_default_branch_run_everything_and_a_merge_queue_is_select
     assert step["env"]["QUEUE_BASE"] == "${{ github.event.merge_group.base_sha }}"
     assert 'elif [ "$EVENT" = merge_group ]; then' in step["run"]
     assert '--base "$QUEUE_BASE" --format matrix' in step["run"]
+
+
+@pytest.mark.parametrize(("unclaimed", "extra"), [("true", []), ("false", ["--skip-unclaimed"])])
+def test_tests_importing_no_member_run_in_one_member_job(
+    tmp_path: Path, unclaimed: str, extra: list[str]
+) -> None:
+    import yaml
+
+    files = {f.path: f for f in plan_init(_workspace(tmp_path / "w")).files}
+    workflow = yaml.safe_load(files[".github/workflows/affected.yml"].content)
+    step = workflow["jobs"]["member"]["steps"][-2]
+    assert step["env"]["UNCLAIMED"] == "${{ matrix.unclaimed }}"
+    bin_dir = tmp_path / "bin"
+    write(bin_dir / "uv", '#!/bin/sh\nprintf "%s\\n" "$@"\n').chmod(0o755)
+    done = subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        env={"MEMBER": "a b", "UNCLAIMED": unclaimed, "PATH": f"{bin_dir}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    args = done.stdout.splitlines()
+    nox = ["run", "nox", "--download-python", "always", "-s", "tests", "--"]
+    assert args == [*nox, "--for-member", "a b", *extra]

@@ -75,7 +75,9 @@ def test_affected_matrix_and_runtime_only(sample: Path, capsys: pytest.CaptureFi
         "libs/nested/helper/y.py", "--runtime-only", "--format", "matrix",
     )  # fmt: skip
     assert code == 0
-    assert json.loads(out) == {"include": [{"member": "helper", "path": "libs/nested/helper"}]}
+    assert json.loads(out) == {
+        "include": [{"member": "helper", "path": "libs/nested/helper", "unclaimed": True}]
+    }
 
 
 def test_affected_files_with_old_lock(
@@ -394,9 +396,9 @@ def test_affected_all_lists_every_member_whatever_the_rules(
     assert code == 0
     assert json.loads(out) == {
         "include": [
-            {"member": "a", "path": "packages/a"},
-            {"member": "b", "path": "packages/b"},
-            {"member": "root-app", "path": "."},
+            {"member": "a", "path": "packages/a", "unclaimed": True},
+            {"member": "b", "path": "packages/b", "unclaimed": False},
+            {"member": "root-app", "path": ".", "unclaimed": False},
         ]
     }
     code, _, err = run(

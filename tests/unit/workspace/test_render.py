@@ -140,7 +140,10 @@ def test_affected_formats() -> None:
         "| a | pkgs/a | changed file pkgs/a/x\\|y.py<br>lock change in six: 1.0 → 1.1 |" in markdown
     )
     assert json.loads(affected_matrix(RESULT)) == {
-        "include": [{"member": "a", "path": "pkgs/a"}, {"member": "b", "path": "pkgs/b"}]
+        "include": [
+            {"member": "a", "path": "pkgs/a", "unclaimed": True},
+            {"member": "b", "path": "pkgs/b", "unclaimed": False},
+        ]
     }
     assert "\n" not in render_affected(RESULT, "matrix")
 
@@ -235,7 +238,9 @@ def test_undecodable_and_separator_names_give_valid_one_line_output(tmp_path: Pa
     for out in structured:
         assert out.isascii()
     assert json.loads(structured[0]) == [{"name": "odd", "path": ODD}]
-    assert json.loads(structured[3]) == {"include": [{"member": "odd", "path": ODD}]}
+    assert json.loads(structured[3]) == {
+        "include": [{"member": "odd", "path": ODD, "unclaimed": True}]
+    }
     shown = [
         render_members(workspace),
         render_members(workspace, "markdown"),

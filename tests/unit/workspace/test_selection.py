@@ -118,6 +118,13 @@ def test_for_member_runs_a_members_tests_wherever_they_live(project: Repo) -> No
     result = pytest_run(project, "--for-member", "c")
     assert result.returncode == 0, result.stdout + result.stderr
     assert ran(result) == {"test_c", "test_root_c", "test_misc"}  # test_misc imports no member
+    # The other member jobs of a matrix leave test_misc to the one job that runs it.
+    skipping = pytest_run(project, "--for-member", "c", "--skip-unclaimed")
+    assert skipping.returncode == 0, skipping.stdout + skipping.stderr
+    assert ran(skipping) == {"test_c", "test_root_c"}
+    alone = pytest_run(project, "--skip-unclaimed")
+    assert alone.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "--skip-unclaimed goes with --for-member NAME" in alone.stderr
     unknown = pytest_run(project, "--for-member", "nope")
     assert unknown.returncode == pytest.ExitCode.USAGE_ERROR
     assert "'nope' is not a workspace member" in unknown.stderr
