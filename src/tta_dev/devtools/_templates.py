@@ -369,6 +369,9 @@ def affected_workflow(branch: str = "main") -> str:
     enforced on the default branch only, where every member ran: a pull request's
     selection covers part of the code by design.
     """
+    # Every member job's tests session writes .coverage.tests and the coverage job downloads
+    # them all into one folder (merge-multiple), where one name overwrites (or corrupts) the
+    # others: each job renames its data after its member before uploading it.
     # Only the selection reads history (the merge base); a member job reads the work tree
     # alone (--for-member), so it keeps checkout's one-commit clone: N jobs, N clones.
     setup = f"""      - uses: {CHECKOUT}
@@ -450,6 +453,10 @@ jobs:
           else
             uv run nox --download-python always -s tests -- --for-member "$MEMBER" --skip-unclaimed
           fi
+      - name: Name the coverage data after the member (each job writes .coverage.tests)
+        env:
+          MEMBER: ${{{{ matrix.member }}}}
+        run: for data in .coverage.*; do if [ -f "$data" ]; then mv "$data" "$data.$MEMBER"; fi; done
       - name: Keep coverage data for the coverage job
         uses: {UPLOAD}
         with:

@@ -231,6 +231,42 @@ def test_the_affected_workflows_passed_job_is_one_check_to_require(
     assert (done.returncode == 0) is passes
 
 
+def test_member_jobs_upload_coverage_data_under_names_no_other_member_uses(
+    tmp_path: Path,
+) -> None:
+    """Every member job's tests session writes `.coverage.tests`, and the coverage job
+    downloads all with merge-multiple (one folder: same names overwrite or corrupt each
+    other), so the steps between the tests and the upload must make the names differ."""
+    import yaml
+
+    files = {f.path: f for f in plan_init(_workspace(tmp_path / "w")).files}
+    workflow = yaml.safe_load(files[".github/workflows/affected.yml"].content)
+    steps = workflow["jobs"]["member"]["steps"]
+    tests = next(i for i, s in enumerate(steps) if "--for-member" in s.get("run", ""))
+    upload = next(i for i, s in enumerate(steps) if "upload-artifact" in s.get("uses", ""))
+    assert steps[upload]["with"]["path"] == ".coverage.*"
+    download = next(
+        s for s in workflow["jobs"]["coverage"]["steps"] if "download-artifact" in s.get("uses", "")
+    )
+    assert download["with"]["merge-multiple"] is True
+    uploaded: list[set[str]] = []
+    for member in ("alpha", "beta"):
+        job = tmp_path / member
+        job.mkdir()
+        (job / ".coverage.tests").write_text(member)  # what run_pytest(session, "tests") writes
+        for step in steps[tests + 1 : upload]:
+            env = {"PATH": "/usr/bin:/bin", "MEMBER": member}
+            subprocess.run(["bash", "-e", "-c", step["run"]], cwd=job, env=env, check=True)
+        uploaded.append({p.name for p in job.glob(".coverage.*")})
+    assert all(uploaded)
+    assert not uploaded[0] & uploaded[1]
+    empty = tmp_path / "no-data"  # a member whose tests wrote no data: no error
+    empty.mkdir()
+    for step in steps[tests + 1 : upload]:
+        env = {"PATH": "/usr/bin:/bin", "MEMBER": "gamma"}
+        subprocess.run(["bash", "-e", "-c", step["run"]], cwd=empty, env=env, check=True)
+
+
 def test_a_workspace_gets_the_affected_only_workflow(tmp_path: Path) -> None:
     from tta_dev.devtools.consistency import NoxSession, workflow_problems
 
@@ -385,7 +421,7 @@ def test_tests_importing_no_member_run_in_one_member_job(
 
     files = {f.path: f for f in plan_init(_workspace(tmp_path / "w")).files}
     workflow = yaml.safe_load(files[".github/workflows/affected.yml"].content)
-    step = workflow["jobs"]["member"]["steps"][-2]
+    (step,) = [s for s in workflow["jobs"]["member"]["steps"] if "--for-member" in s.get("run", "")]
     assert step["env"]["UNCLAIMED"] == "${{ matrix.unclaimed }}"
     bin_dir = tmp_path / "bin"
     write(bin_dir / "uv", '#!/bin/sh\nprintf "%s\\n" "$@"\n').chmod(0o755)
