@@ -112,7 +112,11 @@ def noxfile(facts: ProjectFacts) -> str:
         '    session.run("ruff", "check", ".")',
     ]
     for args in zizmor_runs(facts):
-        lines.append(f"    session.run({', '.join(json.dumps(a) for a in ('zizmor', *args))})")
+        quoted = [json.dumps(a) for a in ("zizmor", *args)]
+        line = f"    session.run({', '.join(quoted)})"
+        if len(line) > 88:  # the lint session's `ruff format --check` splits it so (its default)
+            line = "    session.run(\n" + "".join(f"        {q},\n" for q in quoted) + "    )"
+        lines.append(line)
     if facts.type_checker == "pyright":
         lines += [
             "",

@@ -321,11 +321,41 @@ _THEIRS = (
 
 
 def _zizmor_calls(noxfile: str) -> list[list[str]]:
+    import ast
+
     return [
-        re.findall(r'"([^"]*)"', line)[1:]
-        for line in noxfile.splitlines()
-        if 'session.run("zizmor"' in line
+        [ast.literal_eval(arg) for arg in node.args[1:]]
+        for node in ast.walk(ast.parse(noxfile))
+        if isinstance(node, ast.Call)
+        and ast.unparse(node.func) == "session.run"
+        and ast.unparse(node.args[0]) == "'zizmor'"
     ]
+
+
+def test_the_noxfile_is_ruff_formatted_with_workflows_of_the_projects_own(
+    tmp_path: Path,
+) -> None:
+    """The lint session it writes runs `ruff format --check .`, noxfile.py included: a
+    workspace keeping a workflow of its own gets two pedantic paths on one zizmor call."""
+    root = _workspace(tmp_path / "w")
+    write(root / ".github/workflows/release.yml", _THEIRS)
+    noxfile = {f.path: f for f in plan_init(root).files}["noxfile.py"].content
+    assert _zizmor_calls(noxfile)[-1] == [
+        "--offline",
+        "--persona=pedantic",
+        ".github/workflows/ci.yml",
+        ".github/workflows/affected.yml",
+    ]
+    binary = Path(sys.executable).with_name("ruff")
+    if not binary.exists():
+        unavailable("ruff is missing: uv sync --group lint")
+    path = write(tmp_path / "check/noxfile.py", noxfile)
+    done = subprocess.run(
+        [str(binary), "format", "--check", "--diff", "--isolated", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_pedantic_zizmor_checks_only_what_init_wrote(tmp_path: Path) -> None:
