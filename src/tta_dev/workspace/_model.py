@@ -396,8 +396,9 @@ def _holds_no_files(folder: str, memo: dict[str, bool]) -> bool:
     return memo[folder]
 
 
-#: PEP 508 names, as packaging and uv accept them.
-_VALID_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
+#: PEP 508 names, as packaging and uv accept them: ASCII only (without re.ASCII,
+#: IGNORECASE lets [A-Z] match the Kelvin sign, a long s, a dotted and a dotless i).
+_VALID_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE | re.ASCII)
 
 
 def _member(folder: Path, relative: str, data: Table, root_sources: Mapping[str, bool]) -> Member:

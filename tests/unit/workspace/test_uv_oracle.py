@@ -275,7 +275,9 @@ def test_globstar_inside_a_component_is_rejected_as_by_uv(tmp_path: Path) -> Non
         load_workspace(tmp_path)
 
 
-@pytest.mark.parametrize("name", ["gam$(id)ma", "a\nb", "-lead", "trail.", "x y", "é"])
+@pytest.mark.parametrize(
+    "name", ["gam$(id)ma", "a\nb", "-lead", "trail.", "x y", "é", "p\u212ag", "\u017f"]
+)
 def test_an_invalid_member_name_is_rejected_as_by_uv(tmp_path: Path, name: str) -> None:
     write(tmp_path / "pyproject.toml", virtual_root_toml(["packages/*"]))
     quoted = name.replace("\n", "\\n")
