@@ -258,6 +258,40 @@ def health(c: Context) -> None:
 {collections}'''
 
 
+def _upload_coverage(name: str) -> str:
+    """The step keeping a job's ``.coverage.*`` as artifact ``coverage-NAME``."""
+    return f"""      - name: Keep coverage data for the coverage job
+        uses: {UPLOAD}
+        with:
+          name: coverage-${{{{ {name} }}}}
+          path: .coverage.*
+          include-hidden-files: true
+          if-no-files-found: ignore
+          retention-days: 1
+"""
+
+
+def _coverage_job(title: str, needs: str, setup: str, condition: str = "") -> str:
+    """The job combining every ``coverage-*`` artifact with ``nox -s coverage``."""
+    guard = f"\n    if: {condition}" if condition else ""
+    return f"""  coverage:
+    name: {title}
+    needs: {needs}{guard}
+    runs-on: ubuntu-latest
+    timeout-minutes: 10
+    permissions:
+      contents: read
+    steps:
+{setup}
+      - uses: {DOWNLOAD}
+        with:
+          pattern: coverage-*
+          merge-multiple: true
+      - name: Combine and report coverage
+        run: uv run nox -s coverage
+"""
+
+
 def ci_workflow(facts: ProjectFacts) -> str:
     """CI: a matrix of the nox sessions tagged ci, then the aggregate ones (coverage).
 
@@ -281,31 +315,9 @@ def ci_workflow(facts: ProjectFacts) -> str:
           version-file: pyproject.toml
           enable-cache: true
           cache-dependency-glob: uv.lock"""
-    coverage = f"""      - name: Keep coverage data for the coverage session
-        uses: {UPLOAD}
-        with:
-          name: coverage-${{{{ matrix.session }}}}
-          path: .coverage.*
-          include-hidden-files: true
-          if-no-files-found: ignore
-          retention-days: 1
-
-  coverage:
-    name: nox -s coverage
-    needs: nox
-    runs-on: ubuntu-latest
-    timeout-minutes: 10
-    permissions:
-      contents: read
-    steps:
-{setup}
-      - uses: {DOWNLOAD}
-        with:
-          pattern: coverage-*
-          merge-multiple: true
-      - name: Combine and report coverage
-        run: uv run nox -s coverage
-"""
+    coverage = (
+        _upload_coverage("matrix.session") + "\n" + _coverage_job("nox -s coverage", "nox", setup)
+    )
     return f"""name: CI
 
 on:
@@ -366,8 +378,10 @@ def affected_workflow(branch: str = "main") -> str:
 
     Pull requests: ``tta-dev workspace affected --base origin/BASE --format matrix`` (a
     change it cannot attribute lists every member); a merge queue's group: the same against
-    the queue's base commit; pushes to ``branch`` (the default branch): every member. Each member's job runs the nox ``tests`` session with ``--for-member``: the
-    member's own tests, root tests that import it, and tests that import no member.
+    the queue's base commit; pushes to ``branch`` (the default branch): every member.
+    Each member's job runs the nox ``tests`` session with ``--for-member``: the member's
+    own tests and root tests that import it; tests that import no member run in the first
+    job only (``unclaimed`` in the matrix, ``--skip-unclaimed`` elsewhere).
     ``passed`` is the one check to require in branch protection: matrix job names change
     with the selection, and a skipped matrix job names no member. Coverage is combined and
     enforced on the default branch only, where every member ran: a pull request's
@@ -461,32 +475,8 @@ jobs:
         env:
           MEMBER: ${{{{ matrix.member }}}}
         run: for data in .coverage.*; do if [ -f "$data" ]; then mv "$data" "$data.$MEMBER"; fi; done
-      - name: Keep coverage data for the coverage job
-        uses: {UPLOAD}
-        with:
-          name: coverage-${{{{ matrix.member }}}}
-          path: .coverage.*
-          include-hidden-files: true
-          if-no-files-found: ignore
-          retention-days: 1
-
-  coverage:
-    name: nox -s coverage (every member, default branch)
-    needs: member
-    if: github.event_name == 'push'
-    runs-on: ubuntu-latest
-    timeout-minutes: 10
-    permissions:
-      contents: read
-    steps:
-{setup}
-      - uses: {DOWNLOAD}
-        with:
-          pattern: coverage-*
-          merge-multiple: true
-      - name: Combine and report coverage
-        run: uv run nox -s coverage
-
+{_upload_coverage("matrix.member")}
+{_coverage_job("nox -s coverage (every member, default branch)", "member", setup, "github.event_name == 'push'")}
   passed:
     name: Affected members passed
     needs: [select, member, coverage]

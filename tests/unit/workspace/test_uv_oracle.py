@@ -54,6 +54,19 @@ def uv(root: Path, *args: str) -> str:
     return result.stdout
 
 
+def uv_refuses(root: Path) -> str:
+    """What ``uv workspace list`` says when it refuses the workspace (one line of text)."""
+    result = subprocess.run(
+        ["uv", "workspace", "list", "--offline"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0, result.stdout
+    return " ".join(result.stderr.split())  # uv wraps long lines
+
+
 def make_real_workspace(tmp_path: Path, *, speedup: str = "1.0") -> Path:
     gitdep = Repo(tmp_path / "gitdep")
     write(gitdep.path / "pyproject.toml", project_toml("gitdep", version="0.3.0"))
@@ -244,15 +257,7 @@ def test_member_folders_without_pyproject_as_uv_sees_them(tmp_path: Path) -> Non
     assert uv(tmp_path, "workspace", "list").split() == ["a"]
     assert [m.name for m in load_workspace(tmp_path).members] == ["a"]
     write(tmp_path / "packages/stray/code.py", "")
-    result = subprocess.run(
-        ["uv", "workspace", "list", "--offline"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode != 0
-    assert "missing a `pyproject.toml`" in result.stderr
+    assert "missing a `pyproject.toml`" in uv_refuses(tmp_path)
     with pytest.raises(WorkspaceError, match="packages/stray"):
         load_workspace(tmp_path)
 
@@ -260,17 +265,7 @@ def test_member_folders_without_pyproject_as_uv_sees_them(tmp_path: Path) -> Non
 def test_globstar_inside_a_component_is_rejected_as_by_uv(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", virtual_root_toml(["packages/a**b"]))
     write(tmp_path / "packages/axb/pyproject.toml", project_toml("axb"))
-    result = subprocess.run(
-        ["uv", "workspace", "list", "--offline"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode != 0
-    assert "recursive wildcards must form a single path component" in " ".join(
-        result.stderr.split()
-    )
+    assert "recursive wildcards must form a single path component" in uv_refuses(tmp_path)
     with pytest.raises(WorkspaceError, match="recursive wildcards must form a single path"):
         load_workspace(tmp_path)
 
@@ -285,15 +280,7 @@ def test_an_invalid_member_name_is_rejected_as_by_uv(tmp_path: Path, name: str) 
         tmp_path / "packages/a/pyproject.toml",
         f'[project]\nname = "{quoted}"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n',
     )
-    result = subprocess.run(
-        ["uv", "workspace", "list", "--offline"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode != 0
-    assert "Not a valid package or extra name" in result.stderr
+    assert "Not a valid package or extra name" in uv_refuses(tmp_path)
     with pytest.raises(WorkspaceError, match="is not a valid package name"):
         load_workspace(tmp_path)
 
