@@ -469,3 +469,13 @@ def test_hostile_file_names(repo: Repo) -> None:
     core = next(m for m in result.affected if m.name == "core")
     assert {r.subject for r in core.reasons} == {f"packages/core/{n}" for n in names}
     assert not (repo.path / "pwned").exists()
+
+
+def test_relative_to_is_a_path_prefix_not_a_string_prefix() -> None:
+    from tta_dev.workspace._affected import _relative_to  # pyright: ignore[reportPrivateUsage]
+
+    assert _relative_to("/repo/a/b.py", "/repo") == "a/b.py"
+    assert _relative_to("/repo", "/repo") == "."
+    assert _relative_to("/repo2/a.py", "/repo") is None  # a sibling sharing the prefix
+    assert _relative_to("/elsewhere/a.py", "/repo") is None
+    assert _relative_to("/a.py", "/") == "a.py"
