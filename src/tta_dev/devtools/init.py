@@ -257,18 +257,14 @@ _BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}")
 def _default_branch(root: Path) -> str:
     """``origin``'s default branch (``origin/HEAD``), else ``main`` or ``master`` where
     only that one exists, else ``main``: pushes there run every member."""
-    git = shutil.which("git")
-    if git is None:
-        return "main"
+    from tta_dev.workspace import WorkspaceError
+    from tta_dev.workspace._git import run_optional
 
     def ask(*args: str) -> str:
         try:
-            done = subprocess.run(
-                [git, "-C", str(root), *args], capture_output=True, text=True, timeout=10
-            )
-        except (OSError, subprocess.SubprocessError):
+            return run_optional(root, *args).strip()
+        except WorkspaceError:  # no git, or it hung: not a repository to read
             return ""
-        return done.stdout.strip() if done.returncode == 0 else ""
 
     head = ask("symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
     branch = head.removeprefix("origin/") if head.startswith("origin/") else ""
@@ -362,13 +358,6 @@ def _gitignore(root: Path) -> str:
     )
 
 
-def _kept_or_new(path: Path, content: str) -> bool:
-    """Whether init's ``content`` is (or, written now, will be) what ``path`` holds."""
-    if not path.exists():
-        return True
-    return path.is_file() and path.read_text(encoding="utf-8", errors="replace") == content
-
-
 def _workflow_files(root: Path) -> list[str]:
     folder = root / ".github" / "workflows"
     if not folder.is_dir():
@@ -387,40 +376,44 @@ def plan_init(root: Path, *, force: bool = False, tta_dev: str = "tta-dev") -> I
     workflows = {".github/workflows/ci.yml": ci_workflow(facts)}
     if facts.workspace:
         workflows[".github/workflows/affected.yml"] = affected_workflow(facts.default_branch)
-    ours = [w for w, text in workflows.items() if force or _kept_or_new(root / w, text)]
+    planned = [_planned(root, relative, text, force) for relative, text in workflows.items()]
+    # Workflows init writes (or leaves as it wrote them) are its own; the rest the project's.
+    ours = [f.path for f in planned if f.action != "skip"]
     theirs = [w for w in _workflow_files(root) if w not in ours]
     facts = replace(facts, project_workflows=tuple(theirs), init_workflows=tuple(ours))
-    wanted = {
+    others = {
         "noxfile.py": noxfile(facts),
         "tasks.py": tasks_file(facts),
-        **workflows,
         ".pre-commit-config.yaml": precommit_config(facts),
         ".gitignore": _gitignore(root),
     }
-    files: list[PlannedFile] = []
-    for relative, content in wanted.items():
-        path = root / relative
-        if not path.exists():
-            files.append(PlannedFile(relative, "create", content))
-            continue
-        if not path.is_file():
-            raise InitError(f"{relative} exists and is not a regular file: move it away")
-        current = path.read_text(encoding="utf-8", errors="replace")
-        if current == content:
-            files.append(PlannedFile(relative, "unchanged", content))
-            continue
-        diff = "".join(
-            difflib.unified_diff(
-                current.splitlines(keepends=True),
-                content.splitlines(keepends=True),
-                f"a/{relative}",
-                f"b/{relative}",
-            )
-        )
-        # .gitignore is only ever appended to, so it is always safe to update.
-        action: Action = "update" if force or relative == ".gitignore" else "skip"
-        files.append(PlannedFile(relative, action, content, diff))
+    planned += [_planned(root, relative, text, force) for relative, text in others.items()]
+    order = ["noxfile.py", "tasks.py", *workflows, ".pre-commit-config.yaml", ".gitignore"]
+    files = sorted(planned, key=lambda f: order.index(f.path))
     return InitPlan(root, facts, tuple(files), _uv_add_commands(root, facts, tta_dev))
+
+
+def _planned(root: Path, relative: str, content: str, force: bool) -> PlannedFile:
+    """Create, unchanged, update (``force``, or ``.gitignore``) or skip ``relative``."""
+    path = root / relative
+    if not path.exists():
+        return PlannedFile(relative, "create", content)
+    if not path.is_file():
+        raise InitError(f"{relative} exists and is not a regular file: move it away")
+    current = path.read_text(encoding="utf-8", errors="replace")
+    if current == content:
+        return PlannedFile(relative, "unchanged", content)
+    diff = "".join(
+        difflib.unified_diff(
+            current.splitlines(keepends=True),
+            content.splitlines(keepends=True),
+            f"a/{relative}",
+            f"b/{relative}",
+        )
+    )
+    # .gitignore is only ever appended to, so it is always safe to update.
+    action: Action = "update" if force or relative == ".gitignore" else "skip"
+    return PlannedFile(relative, action, content, diff)
 
 
 Runner = Callable[[Sequence[str], Path], "subprocess.CompletedProcess[str]"]
