@@ -370,13 +370,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not ref:
         return
     from tta_dev._safeio import clip
-    from tta_dev.workspace import (
-        TestMap,
-        WorkspaceError,
-        affected_since,
-        load_workspace,
-        members_for_test,
-    )
+    from tta_dev.workspace import WorkspaceError, affected_since, load_workspace
 
     try:
         workspace = load_workspace(config.rootpath)
@@ -388,23 +382,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             f"--affected-since {clip(ref)}: running every test ({'; '.join(result.why_all)})"
         )
         return
-    keep: list[pytest.Item] = []
-    drop: list[pytest.Item] = []
-    test_map = TestMap(workspace)
-    by_file: dict[Path, frozenset[str] | None] = {}
-    for item in items:
-        if item.path not in by_file:
-            by_file[item.path] = members_for_test(workspace, item.path, test_map)
-        members = by_file[item.path]
-        (keep if members is None or members & result.names else drop).append(item)
+    dropped = _keep_tests_of(config, items, workspace, result.names, unclaimed=True)
     names = ", ".join(sorted(result.names)) or "none"
     config.stash[_AFFECTED_NOTE] = (
-        f"--affected-since {clip(ref)}: affected members: {names}; {len(drop)} tests deselected"
+        f"--affected-since {clip(ref)}: affected members: {names}; {dropped} tests deselected"
     )
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
-        config.stash[_EMPTIED] = not keep
 
 
 def _keep_members(
@@ -412,12 +394,7 @@ def _keep_members(
 ) -> None:
     from packaging.utils import canonicalize_name
 
-    from tta_dev.workspace import (
-        TestMap,
-        WorkspaceError,
-        load_workspace,
-        members_for_test,
-    )
+    from tta_dev.workspace import WorkspaceError, load_workspace
 
     try:
         workspace = load_workspace(config.rootpath)
@@ -427,6 +404,21 @@ def _keep_members(
     unknown = sorted(names - workspace.names)
     if unknown:
         raise pytest.UsageError(f"--for-member: {unknown[0]!r} is not a workspace member")
+    _keep_tests_of(config, items, workspace, names, unclaimed=unclaimed)
+
+
+def _keep_tests_of(
+    config: pytest.Config,
+    items: list[pytest.Item],
+    workspace: Workspace,
+    names: frozenset[str],
+    *,
+    unclaimed: bool,
+) -> int:
+    """Deselect the tests of no member in ``names`` (those of no member: unless
+    ``unclaimed``); how many were deselected."""
+    from tta_dev.workspace import TestMap, members_for_test
+
     test_map = TestMap(workspace)
     by_file: dict[Path, frozenset[str] | None] = {}
     keep: list[pytest.Item] = []
@@ -440,6 +432,7 @@ def _keep_members(
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
         config.stash[_EMPTIED] = not keep
+    return len(drop)
 
 
 def _workspace_error(option: str, exc: Exception) -> str:
