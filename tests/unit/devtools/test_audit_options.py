@@ -138,22 +138,34 @@ def test_a_killed_audit_leaves_no_temporary_copy(tmp_path: Path) -> None:
     import sys
     import time
 
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    # PYTHONFAULTHANDLER: if the audit ever hangs, SIGABRT makes it print every thread's
+    # stack, so the failure says where (CI saw one 60 s hang that never reproduced).
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONFAULTHANDLER": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "tta_dev.cli", "workspace", "audit", "--generated", "6"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
-    # Mid-audit: its copy of the workspace is being made. Earlier, a signal can land
-    # inside tempfile's own TemporaryDirectory() between mkdtemp and the finaliser,
-    # a window no caller can close; CI hit it once.
-    while not any(tmp_path.glob("tta-audit-*/ws")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert any(tmp_path.glob("tta-audit-*")), "the audit never started"
-    process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 128 + signal.SIGTERM
+    try:
+        deadline = time.monotonic() + 120
+        # Mid-audit: its copy of the workspace is being made. Earlier, a signal can land
+        # inside tempfile's own TemporaryDirectory() between mkdtemp and the finaliser,
+        # a window no caller can close; CI hit it once.
+        while not any(tmp_path.glob("tta-audit-*/ws")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(tmp_path.glob("tta-audit-*")), "the audit never started"
+        process.send_signal(signal.SIGTERM)
+        try:
+            _, err = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            _, stacks = process.communicate(timeout=30)
+            pytest.fail(f"the audit ignored SIGTERM for 120 s; its stacks:\n{stacks.decode()}")
+    finally:
+        if process.poll() is None:  # a failed assertion above: never leave it running
+            process.kill()
+            process.communicate()
+    assert process.returncode == 128 + signal.SIGTERM, err.decode()
     assert b"Traceback" not in err
     assert list(tmp_path.glob("tta-audit-*")) == []
