@@ -330,7 +330,7 @@ permissions: {{}}
 
 concurrency:
   group: ci-${{{{ github.workflow }}}}-${{{{ github.ref }}}}
-  cancel-in-progress: true
+  cancel-in-progress: ${{{{ github.event_name == 'pull_request' }}}}
 
 env:
   UV_LOCKED: "1"
@@ -414,7 +414,7 @@ permissions: {{}}
 
 concurrency:
   group: affected-${{{{ github.workflow }}}}-${{{{ github.ref }}}}
-  cancel-in-progress: true
+  cancel-in-progress: ${{{{ github.event_name == 'pull_request' }}}}
 
 env:
   UV_LOCKED: "1"

@@ -465,3 +465,19 @@ def test_tests_importing_no_member_run_in_one_member_job(
     args = done.stdout.splitlines()
     nox = ["run", "nox", "--download-python", "always", "-s", "tests", "--"]
     assert args == [*nox, "--for-member", "a b", *extra]
+
+
+def test_a_new_push_cancels_an_older_pull_request_run_never_a_push_run(tmp_path: Path) -> None:
+    """Two quick pushes to main must both finish: the first may be the one that ran coverage."""
+    import yaml
+
+    planned = [
+        *plan_init(_workspace(tmp_path / "w")).files,
+        *plan_init(_single(tmp_path / "p")).files,
+    ]
+    workflows = [f for f in planned if f.path.startswith(".github/workflows/")]
+    assert len(workflows) == 3  # ci.yml twice, affected.yml once
+    for workflow in workflows:
+        concurrency = yaml.safe_load(workflow.content)["concurrency"]
+        assert concurrency["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
+        assert "github.ref" in concurrency["group"]
