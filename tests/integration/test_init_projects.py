@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.workspace.builders import GIT_ENV
+from tta_dev.testing._support import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,6 +58,24 @@ def _init(root: Path) -> str:
     return _ok(root, sys.executable, "-m", "tta_dev.cli", "init", "--tta-dev", str(ROOT))
 
 
+def _ci_matrix(root: Path) -> list[str]:
+    """The sessions ci.yml's matrix holds: its `list` step's script run in the project."""
+    import json
+
+    import yaml
+
+    if shutil.which("jq") is None:
+        unavailable("jq is missing (GitHub's runners have it): apt-get install jq")
+    workflow = yaml.safe_load((root / ".github/workflows/ci.yml").read_text())
+    (step,) = [s for s in workflow["jobs"]["sessions"]["steps"] if s.get("id") == "list"]
+    output = root / "github-output"
+    _ok(root, "bash", "-e", "-c", f"GITHUB_OUTPUT={output}\n{step['run']}")
+    (line,) = output.read_text().splitlines()
+    output.unlink()
+    (root / "sessions.json").unlink()
+    return json.loads(line.removeprefix("sessions="))
+
+
 def _check_adopted(root: Path, sessions: set[str]) -> None:
     listed = _ok(root, "uv", "run", "nox", "-l")
     for name in sessions:
@@ -90,6 +109,7 @@ def test_init_a_single_package(tmp_path: Path) -> None:
     )
     out = _init(root)
     assert "create    noxfile.py" in out
+    assert _ci_matrix(root) == ["lint", "tests", "lock_check"]  # coverage: its own job
     _check_adopted(root, {"lint", "tests", "lock_check", "coverage"})
 
 
@@ -121,6 +141,7 @@ def test_init_a_three_member_workspace(tmp_path: Path) -> None:
     _ok(root, "uv", "lock", "-q")
     out = _init(root)
     assert "create    .github/workflows/ci.yml" in out
-    assert 'select(.session != "tests")' in (root / ".github/workflows/ci.yml").read_text()
+    # ci.yml's own listing step, run here: affected.yml owns tests and coverage.
+    assert _ci_matrix(root) == ["lint", "lock_check"]
     assert "--for-member" in (root / ".github/workflows/affected.yml").read_text()
     _check_adopted(root, {"lint", "tests", "lock_check", "coverage"})

@@ -258,12 +258,12 @@ def health(c: Context) -> None:
 {collections}'''
 
 
-def _upload_coverage(name: str) -> str:
-    """The step keeping a job's ``.coverage.*`` as artifact ``coverage-NAME``."""
+def _upload_coverage(suffix: str) -> str:
+    """The step keeping a job's ``.coverage.*`` as artifact ``coverage-SUFFIX``."""
     return f"""      - name: Keep coverage data for the coverage job
         uses: {UPLOAD}
         with:
-          name: coverage-${{{{ {name} }}}}
+          name: coverage-{suffix}
           path: .coverage.*
           include-hidden-files: true
           if-no-files-found: ignore
@@ -295,18 +295,24 @@ def _coverage_job(title: str, needs: str, setup: str, condition: str = "") -> st
 def ci_workflow(facts: ProjectFacts) -> str:
     """CI: a matrix of the nox sessions tagged ci, then the aggregate ones (coverage).
 
-    In a workspace the ``tests`` session and coverage belong to ``affected.yml`` (one job
-    per affected member on pull requests, every member on the default branch), so this
-    workflow runs every other session and never the suite a second time.
+    In a workspace the ``tests`` session, ``integration`` and coverage belong to
+    ``affected.yml`` (one job per affected member on pull requests, every member on the
+    default branch), so this workflow runs every other session and never the suite a
+    second time.
     """
     select = '[.[] | select((.tags | index("aggregate")) | not) | .session]'
     listing = "Generate the matrix from nox (sessions tagged aggregate run after it)"
     if facts.workspace:
+        owned = '"tests", "integration"' if facts.services else '"tests"'
         select = (
             '[.[] | select((.tags | index("aggregate")) | not)'
-            ' | select(.session != "tests") | .session]'
+            f" | select(.session | IN({owned}) | not) | .session]"
         )
-        listing = "Generate the matrix from nox (tests and coverage run in affected.yml)"
+        listing = (
+            "Generate the matrix from nox (tests, integration and coverage run in affected.yml)"
+            if facts.services
+            else "Generate the matrix from nox (tests and coverage run in affected.yml)"
+        )
     setup = f"""      - uses: {CHECKOUT}
         with:
           persist-credentials: false
@@ -316,7 +322,9 @@ def ci_workflow(facts: ProjectFacts) -> str:
           enable-cache: true
           cache-dependency-glob: uv.lock"""
     coverage = (
-        _upload_coverage("matrix.session") + "\n" + _coverage_job("nox -s coverage", "nox", setup)
+        _upload_coverage("${{ matrix.session }}")
+        + "\n"
+        + _coverage_job("nox -s coverage", "nox", setup)
     )
     return f"""name: CI
 
@@ -373,7 +381,7 @@ jobs:
 """ + ("" if facts.workspace else coverage)
 
 
-def affected_workflow(branch: str = "main") -> str:
+def affected_workflow(branch: str = "main", *, integration: bool = False) -> str:
     """Affected-only CI for a uv workspace: one job per affected member.
 
     Pull requests: ``tta-dev workspace affected --base origin/BASE --format matrix`` (a
@@ -385,7 +393,9 @@ def affected_workflow(branch: str = "main") -> str:
     ``passed`` is the one check to require in branch protection: matrix job names change
     with the selection, and a skipped matrix job names no member. Coverage is combined and
     enforced on the default branch only, where every member ran: a pull request's
-    selection covers part of the code by design.
+    selection covers part of the code by design. ``integration``: the project has an
+    ``integration`` session; it runs here on every event (one job: services are shared,
+    not a member's), so its coverage joins the members' on the default branch.
     """
     # Every member job's tests session writes .coverage.tests and the coverage job downloads
     # them all into one folder (merge-multiple), where one name overwrites (or corrupts) the
@@ -402,6 +412,25 @@ def affected_workflow(branch: str = "main") -> str:
           cache-dependency-glob: uv.lock"""
     history = setup.replace("{depth}", "\n          fetch-depth: 0")
     setup = setup.replace("{depth}", "")
+    integration_job = integration_env = integration_echo = integration_check = ""
+    integration_need, coverage_needs = "", "member"
+    if integration:
+        integration_job = f"""
+  integration:
+    name: nox -s integration
+    runs-on: ubuntu-latest
+    timeout-minutes: 30
+    permissions:
+      contents: read
+    steps:
+{setup}
+      - name: Run the integration tests (the session finds, starts or installs services)
+        run: uv run nox --download-python always -s integration
+{_upload_coverage("integration")}"""
+        integration_need, coverage_needs = "integration, ", "[member, integration]"
+        integration_env = "\n          INTEGRATION: ${{ needs.integration.result }}"
+        integration_echo = ", integration: $INTEGRATION"
+        integration_check = ' && [ "$INTEGRATION" = success ]'
     return f"""name: Affected members
 
 on:
@@ -475,11 +504,11 @@ jobs:
         env:
           MEMBER: ${{{{ matrix.member }}}}
         run: for data in .coverage.*; do if [ -f "$data" ]; then mv "$data" "$data.$MEMBER"; fi; done
-{_upload_coverage("matrix.member")}
-{_coverage_job("nox -s coverage (every member, default branch)", "member", setup, "github.event_name == 'push'")}
+{_upload_coverage("${{ matrix.member }}")}{integration_job}
+{_coverage_job("nox -s coverage (every member, default branch)", coverage_needs, setup, "github.event_name == 'push'")}
   passed:
     name: Affected members passed
-    needs: [select, member, coverage]
+    needs: [select, member, {integration_need}coverage]
     if: always()
     runs-on: ubuntu-latest
     timeout-minutes: 5
@@ -489,11 +518,11 @@ jobs:
         env:
           SELECTED: ${{{{ needs.select.result }}}}
           MEMBERS: ${{{{ needs.member.result }}}}
-          COVERAGE: ${{{{ needs.coverage.result }}}}
+          COVERAGE: ${{{{ needs.coverage.result }}}}{integration_env}
         run: |
-          echo "select: $SELECTED, member jobs: $MEMBERS, coverage: $COVERAGE"
+          echo "select: $SELECTED, member jobs: $MEMBERS, coverage: $COVERAGE{integration_echo}"
           [ "$SELECTED" = success ] && {{ [ "$MEMBERS" = success ] || [ "$MEMBERS" = skipped ]; }} \\
-            && {{ [ "$COVERAGE" = success ] || [ "$COVERAGE" = skipped ]; }}
+            && {{ [ "$COVERAGE" = success ] || [ "$COVERAGE" = skipped ]; }}{integration_check}
 """
 
 

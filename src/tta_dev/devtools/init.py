@@ -375,7 +375,9 @@ def plan_init(root: Path, *, force: bool = False, tta_dev: str = "tta-dev") -> I
     facts = detect_project(root)
     workflows = {".github/workflows/ci.yml": ci_workflow(facts)}
     if facts.workspace:
-        workflows[".github/workflows/affected.yml"] = affected_workflow(facts.default_branch)
+        workflows[".github/workflows/affected.yml"] = affected_workflow(
+            facts.default_branch, integration=bool(facts.services)
+        )
     planned = [_planned(root, relative, text, force) for relative, text in workflows.items()]
     # Workflows init writes (or leaves as it wrote them) are its own; the rest the project's.
     ours = [f.path for f in planned if f.action != "skip"]

@@ -60,6 +60,37 @@ def test_detects_a_workspace(tmp_path: Path) -> None:
     assert set(facts.test_paths) == {f"packages/{m}/tests" for m in ("alpha", "beta", "gamma")}
 
 
+#: `nox -l --json -t ci` of the sessions init writes (the tags as `tta_dev.nox.session` sets).
+_NOX_LIST = [
+    {"session": "lint", "tags": ["ci"]},
+    {"session": "tests", "tags": ["ci"]},
+    {"session": "integration", "tags": ["ci"]},
+    {"session": "lock_check", "tags": ["ci"]},
+    {"session": "coverage", "tags": ["ci", "aggregate"]},
+]
+
+
+def _matrix_of(workflow: str) -> list[str]:
+    """The sessions the workflow's matrix would hold: its jq filter run on `_NOX_LIST`."""
+    import json
+    import re
+    import shutil
+
+    jq = shutil.which("jq")
+    if jq is None:
+        unavailable("jq is missing (GitHub's runners have it): apt-get install jq")
+    found = re.search(r"jq -c '([^']+)' sessions\.json", workflow)
+    assert found, "the workflow lists no sessions with jq"
+    result = subprocess.run(
+        [jq, "-c", found.group(1)],
+        input=json.dumps(_NOX_LIST),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
 def test_plan_writes_sessions_chosen_from_the_project(tmp_path: Path) -> None:
     plan = plan_init(_workspace(tmp_path / "w"))
     files = {f.path: f for f in plan.files}
@@ -69,8 +100,13 @@ def test_plan_writes_sessions_chosen_from_the_project(tmp_path: Path) -> None:
     assert 'with services(session, "redis") as urls:' in noxfile
     assert "def typecheck" not in noxfile
     workflow = files[".github/workflows/ci.yml"].content
-    # In a workspace affected.yml owns the tests and coverage: ci.yml never runs them again.
-    assert 'select(.session != "tests")' in workflow
+    # In a workspace affected.yml owns tests, integration and coverage: ci.yml never runs
+    # them again.
+    assert _matrix_of(workflow) == ["lint", "lock_check"]
+    single = {f.path: f for f in plan_init(_single(tmp_path / "p", deps=["redis>=5"])).files}
+    assert _matrix_of(single[".github/workflows/ci.yml"].content) == [
+        "lint", "tests", "integration", "lock_check"
+    ]  # fmt: skip
     import yaml
 
     assert set(yaml.safe_load(workflow)["jobs"]) == {"sessions", "nox"}
@@ -184,44 +220,58 @@ def test_a_member_older_than_tta_devs_python_counts_in_a_virtual_workspace(
 
 
 @pytest.mark.parametrize(
-    ("selected", "members", "coverage", "passes"),
+    ("selected", "members", "integration", "coverage", "passes"),
     [
-        ("success", "success", "skipped", True),  # a pull request
-        ("success", "success", "success", True),  # the default branch
-        ("success", "skipped", "skipped", True),  # nothing affected
-        ("success", "success", "failure", False),  # coverage under fail_under
-        ("success", "failure", "skipped", False),
-        ("success", "cancelled", "skipped", False),
-        ("failure", "skipped", "skipped", False),  # the selection itself failed
-        ("cancelled", "skipped", "skipped", False),
+        ("success", "success", "success", "skipped", True),  # a pull request
+        ("success", "success", "success", "success", True),  # the default branch
+        ("success", "skipped", "success", "skipped", True),  # no member affected
+        ("success", "success", "success", "failure", False),  # coverage under fail_under
+        ("success", "failure", "success", "skipped", False),
+        ("success", "cancelled", "success", "skipped", False),
+        ("success", "success", "failure", "skipped", False),  # integration runs every time
+        ("success", "skipped", "cancelled", "skipped", False),
+        ("failure", "skipped", "success", "skipped", False),  # the selection itself failed
+        ("cancelled", "skipped", "success", "skipped", False),
     ],
 )
 def test_the_affected_workflows_passed_job_is_one_check_to_require(
-    tmp_path: Path, selected: str, members: str, coverage: str, passes: bool
+    tmp_path: Path, selected: str, members: str, integration: str, coverage: str, passes: bool
 ) -> None:
     import yaml
 
     files = {f.path: f for f in plan_init(_workspace(tmp_path / "w")).files}
     workflow = yaml.safe_load(files[".github/workflows/affected.yml"].content)
     job = workflow["jobs"]["passed"]
-    assert (job["needs"], job["if"]) == (["select", "member", "coverage"], "always()")
-    # Coverage is combined where every member ran: the default branch, not a selection.
+    assert (job["needs"], job["if"]) == (
+        ["select", "member", "integration", "coverage"],
+        "always()",
+    )
+    # Coverage is combined where every member ran: the default branch, not a selection;
+    # the integration session's data joins it (a redis-using member: services).
     combine = workflow["jobs"]["coverage"]
-    assert (combine["needs"], combine["if"]) == ("member", "github.event_name == 'push'")
+    assert (combine["needs"], combine["if"]) == (
+        ["member", "integration"],
+        "github.event_name == 'push'",
+    )
     assert combine["steps"][-1]["run"] == "uv run nox -s coverage"
     uploads = [s for s in workflow["jobs"]["member"]["steps"] if "with" in s]
     assert uploads[-1]["with"]["name"] == "coverage-${{ matrix.member }}"
+    runs = workflow["jobs"]["integration"]["steps"]
+    assert "-s integration" in runs[-2]["run"]
+    assert runs[-1]["with"]["name"] == "coverage-integration"
     (step,) = job["steps"]
     assert step["env"] == {
         "SELECTED": "${{ needs.select.result }}",
         "MEMBERS": "${{ needs.member.result }}",
         "COVERAGE": "${{ needs.coverage.result }}",
+        "INTEGRATION": "${{ needs.integration.result }}",
     }
     done = subprocess.run(
         ["bash", "-e", "-c", step["run"]],
         env={
             "SELECTED": selected,
             "MEMBERS": members,
+            "INTEGRATION": integration,
             "COVERAGE": coverage,
             "PATH": "/usr/bin:/bin",
         },
@@ -229,6 +279,19 @@ def test_the_affected_workflows_passed_job_is_one_check_to_require(
         check=False,
     )
     assert (done.returncode == 0) is passes
+
+
+def test_a_workspace_without_services_has_no_integration_job(tmp_path: Path) -> None:
+    import yaml
+
+    root = _workspace(tmp_path / "w")
+    write(root / "packages/beta/pyproject.toml", project_toml("beta"))
+    files = {f.path: f for f in plan_init(root).files}
+    workflow = yaml.safe_load(files[".github/workflows/affected.yml"].content)
+    assert "integration" not in workflow["jobs"]
+    assert workflow["jobs"]["passed"]["needs"] == ["select", "member", "coverage"]
+    assert workflow["jobs"]["coverage"]["needs"] == "member"
+    assert "INTEGRATION" not in workflow["jobs"]["passed"]["steps"][0]["run"]
 
 
 def test_member_jobs_upload_coverage_data_under_names_no_other_member_uses(
@@ -283,7 +346,11 @@ def test_a_workspace_gets_the_affected_only_workflow(tmp_path: Path) -> None:
     assert "persist-credentials: false" in workflow
     assert "${{ github" not in workflow.split("run: |", 1)[-1].split("member:")[0]
     path = write(tmp_path / "out/.github/workflows/affected.yml", workflow)
-    sessions = [NoxSession("tests", ("ci",)), NoxSession("coverage", ("ci", "aggregate"))]
+    sessions = [
+        NoxSession("tests", ("ci",)),
+        NoxSession("integration", ("ci",)),
+        NoxSession("coverage", ("ci", "aggregate")),
+    ]
     assert workflow_problems([path], sessions) == []
     single = {f.path for f in plan_init(_single(tmp_path / "p")).files}
     assert ".github/workflows/affected.yml" not in single
