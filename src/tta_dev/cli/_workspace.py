@@ -277,7 +277,6 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     import shlex
-    import tempfile
 
     # Runs tests: it lives in devtools, imported only for this command.
     from tta_dev.devtools.audit import (
@@ -313,16 +312,16 @@ def _audit(args: argparse.Namespace) -> int:
             pytest_args=pytest_args,
         )
 
-    from tta_dev._signals import sigterm_as_exit
+    from tta_dev._signals import sigterm_as_exit, temporary_directory
 
     if args.generated is not None and not 2 <= args.generated <= MAX_GENERATED:
         raise UsageError(f"--generated takes 2 to {MAX_GENERATED} members, not {args.generated}")
     # A killed audit still removes its temporary copies (the generated one included).
     with sigterm_as_exit():
         if args.generated is not None:
-            with tempfile.TemporaryDirectory(prefix="tta-audit-gen-") as tmp:
+            with temporary_directory("tta-audit-gen-") as tmp:
                 # The generated tests need no plugin: none load (seconds saved per run).
-                report = run(generate_workspace(Path(tmp) / "generated", args.generated), False)
+                report = run(generate_workspace(tmp / "generated", args.generated), False)
         else:
             report = run(args.root, True)
     print(render_audit(report, args.format))

@@ -34,7 +34,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +43,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from tta_dev._safeio import quote
+from tta_dev._signals import temporary_directory
 from tta_dev.errors import TtaDevError
 from tta_dev.workspace import (
     LOCK_FILE,
@@ -493,8 +493,8 @@ def audit(
         raise AuditError(f"the sample must be at least 1 member, not {sample}")
     source = load_workspace(root)
     limits = [_suite_path(source.root, t) for t in tests]
-    with tempfile.TemporaryDirectory(prefix="tta-audit-") as tmp:
-        copy = Path(tmp) / "ws"
+    with temporary_directory("tta-audit-") as tmp:
+        copy = tmp / "ws"
         shutil.copytree(source.root, copy, ignore=_IGNORED, symlinks=True)
         workspace = load_workspace(copy)
         lock = current_lock(workspace)
@@ -526,7 +526,7 @@ def audit(
         for mutation in mutations:
             target = copy / mutation.path
             original = target.read_text(encoding="utf-8")
-            shadow = Path(tmp) / "shadow"  # outside the copy: no test or member owns it
+            shadow = tmp / "shadow"  # outside the copy: no test or member owns it
             pythonpath = roots
             try:
                 if mutation.kind == "dependency":

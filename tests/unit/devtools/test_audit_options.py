@@ -149,9 +149,8 @@ def test_a_killed_audit_leaves_no_temporary_copy(tmp_path: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 120
-        # Mid-audit: its copy of the workspace is being made. Earlier, a signal can land
-        # inside tempfile's own TemporaryDirectory() between mkdtemp and the finaliser,
-        # a window no caller can close; CI hit it once.
+        # Mid-audit: its copy of the workspace is being made. (A signal landing inside
+        # TemporaryDirectory() itself is tests/unit/core/test_signals.py's case.)
         while not any(tmp_path.glob("tta-audit-*/ws")) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert any(tmp_path.glob("tta-audit-*")), "the audit never started"
