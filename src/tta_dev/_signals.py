@@ -62,7 +62,7 @@ def temporary_directory(prefix: str) -> Generator[Path]:
 def _made(prefix: str) -> tempfile.TemporaryDirectory[str]:
     made: tempfile.TemporaryDirectory[str] | None = None
     try:
-        with _held():
+        with sigterm_held():
             made = tempfile.TemporaryDirectory(prefix=prefix)
     except BaseException:
         if made is not None:
@@ -72,8 +72,12 @@ def _made(prefix: str) -> tempfile.TemporaryDirectory[str]:
 
 
 @contextlib.contextmanager
-def _held() -> Generator[None]:
-    """Inside, a SIGTERM under ``sigterm_as_exit`` waits; it exits as the block ends."""
+def sigterm_held() -> Generator[None]:
+    """Inside, a SIGTERM under ``sigterm_as_exit`` waits; it exits as the block ends.
+
+    For the few steps that make something and hand it to whoever removes it (a folder, a
+    started server): an exit between the two would leave it behind.
+    """
     _HOLDING.depth += 1
     try:
         yield

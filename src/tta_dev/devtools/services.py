@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from tta_dev._redact import redact_urls, shown_url
-from tta_dev._signals import sigterm_as_exit
+from tta_dev._signals import sigterm_as_exit, sigterm_held
 from tta_dev.errors import TtaDevError
 
 __all__ = [
@@ -464,35 +464,38 @@ def _start_local(
     detail: str = "",
 ) -> ServiceEndpoint:
     port = find_free_port()
-    workdir = Path(tempfile.mkdtemp(prefix=f"tta-{spec.name}-"))
-    log_path = workdir / "service.log"
-    try:
-        if spec.name == "redis":
-            argv = redis_server_argv(binary, port, workdir)
-        else:
-            config = workdir / "prometheus.yml"
-            _prometheus_config(config, port, scrape_targets)
-            argv = [
-                binary,
-                f"--config.file={config}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                f"--storage.tsdb.path={workdir / 'data'}",
-            ]
-        with log_path.open("wb") as log:
-            # A new session keeps Ctrl-C in the terminal from reaching the server first:
-            # the context manager stops it itself, in order, also on failure.
-            process = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-    except OSError as exc:
-        # Missing, not executable, not a program: nothing started, so nothing to stop.
-        shutil.rmtree(workdir, ignore_errors=True)
-        reason = exc.strerror or type(exc).__name__
-        raise ServiceUnavailableError(
-            f"{spec.name}: cannot run '{binary}': {reason}; {_how_to_provide(spec)}"
-        ) from exc
-    # From here the runtime owns the process and its folder: _stop removes both.
-    runtime.started.append(_Started(process=process, log_path=log_path, workdir=workdir))
+    # A SIGTERM between making the folder (or starting the server) and handing it to the
+    # runtime would leave it behind, the server running: the exit waits for the handover.
+    with sigterm_held():
+        workdir = Path(tempfile.mkdtemp(prefix=f"tta-{spec.name}-"))
+        log_path = workdir / "service.log"
+        try:
+            if spec.name == "redis":
+                argv = redis_server_argv(binary, port, workdir)
+            else:
+                config = workdir / "prometheus.yml"
+                _prometheus_config(config, port, scrape_targets)
+                argv = [
+                    binary,
+                    f"--config.file={config}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                    f"--storage.tsdb.path={workdir / 'data'}",
+                ]
+            with log_path.open("wb") as log:
+                # A new session keeps Ctrl-C in the terminal from reaching the server first:
+                # the context manager stops it itself, in order, also on failure.
+                process = subprocess.Popen(
+                    argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+        except OSError as exc:
+            # Missing, not executable, not a program: nothing started, so nothing to stop.
+            shutil.rmtree(workdir, ignore_errors=True)
+            reason = exc.strerror or type(exc).__name__
+            raise ServiceUnavailableError(
+                f"{spec.name}: cannot run '{binary}': {reason}; {_how_to_provide(spec)}"
+            ) from exc
+        # From here the runtime owns the process and its folder: _stop removes both.
+        runtime.started.append(_Started(process=process, log_path=log_path, workdir=workdir))
     url = f"{spec.scheme}://127.0.0.1:{port}"
     if not wait_until(
         lambda: spec.ready(url), timeout=timeout, alive=lambda: process.poll() is None

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -310,6 +311,44 @@ def test_started_server_leaves_no_folder(own_tempdir: Path, tmp_path: Path) -> N
         assert redis_ready(found["redis"].url)
         assert len(list(own_tempdir.iterdir())) == 1
     assert list(own_tempdir.iterdir()) == []
+
+
+def test_sigterm_as_the_server_starts_stops_it_and_leaves_no_folder(
+    own_tempdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kill landing between Popen and the handover still stops the server (its own
+    session: nothing else would) and removes its folder."""
+    import os
+    import signal
+    import subprocess
+
+    from tta_dev.devtools import services
+
+    script = _fake_redis_server(tmp_path)
+    started: list[subprocess.Popen[Any]] = []
+    real = subprocess.Popen
+
+    def popen_then_killed(*args: Any, **kwargs: Any) -> subprocess.Popen[Any]:
+        process = real(*args, **kwargs)
+        started.append(process)
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler runs as os.kill returns
+        return process
+
+    monkeypatch.setattr(services.subprocess, "Popen", popen_then_killed)
+    try:
+        with (
+            pytest.raises(SystemExit),
+            provide_services(["redis"], environ={}, which=lambda _: str(script)),
+        ):
+            pass
+        (process,) = started
+        assert process.poll() is not None, "the server was left running"
+        assert list(own_tempdir.iterdir()) == []
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def test_prometheus_ready_sends_userinfo_as_basic_auth() -> None:
