@@ -30,25 +30,26 @@ def test_sigterm_inside_the_block_is_an_exit_that_unwinds() -> None:
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
 
 
-def _kill_after_mkdtemp(monkeypatch: pytest.MonkeyPatch, made: list[str]) -> None:
-    """mkdtemp that creates the folder, then gets SIGTERM: the window inside tempfile."""
+def _kill_after_mkdtemp(monkeypatch: pytest.MonkeyPatch, folder: Path) -> list[str]:
+    """tempfile makes its folders in ``folder``, and mkdtemp gets SIGTERM once it has
+    made one: the window inside tempfile. Returns the folders it makes."""
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    made: list[str] = []
     real = tempfile.mkdtemp
 
     def mkdtemp(*args: object, **kwargs: object) -> str:
-        folder = real(*args, **kwargs)  # type: ignore[call-overload]
-        made.append(folder)
+        made.append(real(*args, **kwargs))  # type: ignore[call-overload]
         os.kill(os.getpid(), signal.SIGTERM)
-        return folder
+        return made[-1]
 
     monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    return made
 
 
 def test_sigterm_right_after_mkdtemp_leaves_no_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    made: list[str] = []
-    _kill_after_mkdtemp(monkeypatch, made)
+    made = _kill_after_mkdtemp(monkeypatch, tmp_path)
     entered: list[Path] = []
     with pytest.raises(SystemExit), sigterm_as_exit(), temporary_directory("tta-t-") as folder:
         entered.append(folder)
@@ -62,9 +63,7 @@ def test_plain_temporary_directory_leaks_there(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The window is real: tempfile's own TemporaryDirectory() leaves the folder."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    made: list[str] = []
-    _kill_after_mkdtemp(monkeypatch, made)
+    made = _kill_after_mkdtemp(monkeypatch, tmp_path)
     with pytest.raises(SystemExit), sigterm_as_exit(), tempfile.TemporaryDirectory():
         pass
     assert Path(made[0]).is_dir()
