@@ -23,8 +23,8 @@ from tta_dev.workspace._toml import Table, read_toml
 
 __all__ = ["ImportPackage", "import_names", "import_packages", "shipped_paths"]
 
-# Folder and module names setuptools' flat-layout discovery leaves out (and their kin):
-# they are never what a member ships.
+# Top-level folder and module names setuptools' flat-layout discovery leaves out (and
+# their kin): they are never what a member ships. Below a namespace level they are.
 _NOT_SHIPPED = frozenset(
     {
         "benchmark",
@@ -250,7 +250,9 @@ def _walk_namespace(
         return
     for entry in entries:
         name = entry.name
-        if not entry.is_dir() or not name.isidentifier() or name in _NOT_SHIPPED:
+        # No _NOT_SHIPPED here: setuptools leaves those names out at the top level only,
+        # and hatch and uv_build ship whatever lies below a namespace (`openhands.tools`).
+        if not entry.is_dir() or not name.isidentifier():
             continue
         if name.startswith(("_", ".")) or entry in skip:
             continue

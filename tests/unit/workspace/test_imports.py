@@ -159,3 +159,27 @@ def test_nested_members_and_paths_outside_the_member_are_not_its_own(tmp_path: P
 def test_a_member_shipping_nothing_has_no_import_names(tmp_path: Path) -> None:
     _write(tmp_path, {"pyproject.toml": ROOT, "packages/meta/pyproject.toml": _project("meta")})
     assert import_names(load_workspace(tmp_path), "meta") == ()
+
+
+def test_names_excluded_at_the_top_are_shipped_below_a_namespace(tmp_path: Path) -> None:
+    # setuptools' flat-layout discovery leaves out top-level `tools`, `tests`, ... only;
+    # `openhands.tools` inside the `openhands` namespace is a package like any other.
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": ROOT,
+            "packages/tools/pyproject.toml": _project(
+                "acme-tools",
+                '[tool.setuptools.packages.find]\ninclude = ["acme.tools*"]\nnamespaces = true\n',
+            ),
+            "packages/tools/acme/tools/__init__.py": "",
+            "packages/tools/acme/tools/grep.py": "",
+            "packages/docs/pyproject.toml": _project("acme-docs"),
+            "packages/docs/src/acme/docs/render.py": "",
+        },
+    )
+    workspace = load_workspace(tmp_path)
+    assert import_packages(workspace, "acme-tools") == (
+        ImportPackage("acme.tools", "packages/tools/acme/tools"),
+    )
+    assert import_names(workspace, "acme-docs") == ("acme.docs",)
