@@ -21,7 +21,7 @@ table of names, scopes and when each skips or errors.
 merge base with REF (``tta_dev.workspace.affected_since``, work tree included). A test
 belongs to a member by the convention of ``tta_dev.workspace.member_for_test``: inside the
 member's folder, under ``tests/<member>/`` or ``tests/<kind>/<member>/``, else the root
-project, else the members it imports (``members_for_test``: a root ``tests/test_x.py``
+project (and the members it imports), else the members it imports (``members_for_test``: a root ``tests/test_x.py``
 importing an affected member runs). Tests that import no member always run, and when a change cannot be attributed (an
 unknown base, a shallow clone, a file no rule or member claims) everything runs.
 """

@@ -5,7 +5,8 @@ The convention (first match wins), for a test file relative to the workspace roo
 1. inside a member's folder (not the root's): that member (``packages/a/tests/...`` → ``a``);
 2. under ``tests/``, a folder named like a member, at most two levels down
    (``tests/a/...``, ``tests/unit/a/...``; the member's name or its folder's name);
-3. anywhere else in the workspace: the root member, when the root is a project;
+3. anywhere else in the workspace: the root member, when the root is a project, and the
+   members the file imports (rule 4): the root need not depend on them;
 4. otherwise the members the file imports (``members_for_test``: static import analysis,
    ``tta_dev.workspace._testmap``), so a root ``tests/test_openai.py`` runs when the
    member shipping ``livekit.plugins.openai`` is affected;
@@ -45,12 +46,20 @@ def member_for_test(workspace: Workspace, path: Path) -> Member | None:
 def members_for_test(
     workspace: Workspace, path: Path, test_map: TestMap | None = None
 ) -> frozenset[str] | None:
-    """The members whose tests ``path`` holds (rules 1-4), or ``None``: it always runs."""
+    """The members whose tests ``path`` holds (rules 1-4), or ``None``: it always runs.
+
+    A file the root project claims (rule 3) also belongs to the members it imports: the
+    root need not depend on them (sync installs every member), so a change to such a
+    member leaves the root unaffected, and the member's job must run the test.
+    """
     member = member_for_test(workspace, path)
-    if member is not None:
+    if member is not None and member.path != ".":
         return frozenset({member.name})
     try:
         relative = path.resolve().relative_to(workspace.root).as_posix()
     except ValueError:
-        return None
-    return (test_map or TestMap(workspace)).members_for_file(relative)
+        return None if member is None else frozenset({member.name})
+    imported = (test_map or TestMap(workspace)).members_for_file(relative)
+    if member is None:
+        return imported
+    return frozenset({member.name}) | (imported or frozenset())

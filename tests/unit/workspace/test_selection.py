@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.unit.workspace.builders import Repo, project_toml, virtual_root_toml, write
-from tta_dev.workspace import load_workspace, member_for_test
+from tta_dev.workspace import load_workspace, member_for_test, members_for_test
 
 
 def test_member_for_test_convention(sample: Path, tmp_path: Path) -> None:
@@ -36,6 +36,20 @@ def test_project_root_claims_the_rest(tmp_path: Path) -> None:
     workspace = load_workspace(tmp_path)
     assert member_for_test(workspace, tmp_path / "tests/unit/workspace/test_x.py").name == "root"  # type: ignore[union-attr]
     assert member_for_test(workspace, tmp_path / "tests/lib/test_x.py").name == "lib"  # type: ignore[union-attr]
+
+
+def test_a_project_roots_test_also_belongs_to_the_members_it_imports(tmp_path: Path) -> None:
+    # The root does not depend on lib: a change to lib affects lib alone, so lib's job
+    # (--for-member lib) must run the root test importing lib, or its failure escapes.
+    write(tmp_path / "pyproject.toml", project_toml("root", workspace={"members": ["lib"]}))
+    write(tmp_path / "lib/pyproject.toml", project_toml("lib"))
+    write(tmp_path / "lib/src/lib/__init__.py", "")
+    write(tmp_path / "tests/test_lib.py", "import lib\n\ndef test_lib():\n    pass\n")
+    write(tmp_path / "tests/test_plain.py", "def test_plain():\n    pass\n")
+    workspace = load_workspace(tmp_path)
+    assert members_for_test(workspace, tmp_path / "tests/test_lib.py") == {"root", "lib"}
+    assert members_for_test(workspace, tmp_path / "tests/test_plain.py") == {"root"}
+    assert members_for_test(workspace, tmp_path / "tests/lib/test_x.py") == {"lib"}
 
 
 # -- the pytest option, in a real pytest run on a temporary workspace ------------------
