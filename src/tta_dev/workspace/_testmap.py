@@ -29,8 +29,10 @@ plugin's ``--affected-since``).
 from __future__ import annotations
 
 import ast
+import io
 import os
 import posixpath
+import tokenize
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,26 +94,27 @@ class FileImports:
 
 
 def parse_imports(text: str | bytes, path: str) -> FileImports:
-    """The dotted names ``path`` (``/``-separated) imports; ``ok`` false when unparsable."""
+    """The dotted names ``path`` (``/``-separated) imports; ``ok`` false when unparsable.
+
+    Syntax newer than the running Python's parser (``def f[T]()``, ``type X = ...``,
+    nested f-string quotes: a project testing on 3.12+ while tta-dev runs on 3.11) is
+    read from tokens instead, which need no grammar: the import statements and import
+    calls come out the same.
+    """
+    package = path.split("/")[:-1]
     try:
         tree = ast.parse(text, filename=path)
     except (SyntaxError, ValueError):
-        return FileImports(frozenset(), ok=False)
-    package = path.split("/")[:-1]
+        scanned = _scan_imports(text, package)
+        if scanned is None:
+            return FileImports(frozenset(), ok=False)
+        return FileImports(frozenset(scanned))
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                up = package[: len(package) - (node.level - 1)] if node.level > 1 else package
-                base = ".".join([*up, base] if base else up)
-            if base:
-                names.add(base)
-                names.update(f"{base}.{a.name}" for a in node.names if a.name != "*")
-            else:
-                names.update(a.name for a in node.names)
+            _add_from(names, package, node.level, node.module or "", [a.name for a in node.names])
         elif isinstance(node, ast.Call) and node.args:
             func = node.func
             called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
@@ -123,6 +126,120 @@ def parse_imports(text: str | bytes, path: str) -> FileImports:
             ):
                 names.add(first.value)
     return FileImports(frozenset(names))
+
+
+def _add_from(
+    names: set[str], package: list[str], level: int, module: str, imported: list[str]
+) -> None:
+    """``from <level dots><module> import <imported>`` as dotted names (relative resolved)."""
+    base = module
+    if level:
+        up = package[: len(package) - (level - 1)] if level > 1 else package
+        base = ".".join([*up, base] if base else up)
+    if base:
+        names.add(base)
+        names.update(f"{base}.{name}" for name in imported if name != "*")
+    else:
+        names.update(imported)
+
+
+def _scan_imports(text: str | bytes, package: list[str]) -> set[str] | None:
+    """Import statements and import calls read from tokens; ``None``: not even tokens.
+
+    ``import`` is a hard keyword, so every ``import`` name token outside a ``from``
+    statement starts one; ``from`` starts one only at a statement's start (not ``yield
+    from``, ``raise ... from``). Strings are single tokens: an ``import`` in a docstring
+    is no statement.
+    """
+    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING}
+    try:
+        tokens = [t for t in tokenize.tokenize(io.BytesIO(data).readline) if t.type not in skip]
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        return None
+    names: set[str] = set()
+    starts = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        before = tokens[i - 1] if i else None
+        at_start = before is None or before.type in starts or before.string in (";", ":")
+        if token.type == tokenize.NAME and token.string == "from" and at_start:
+            i += 1
+            level = 0
+            while i < len(tokens) and tokens[i].string in (".", "..."):
+                level += len(tokens[i].string)
+                i += 1
+            module, i = _dotted(tokens, i)
+            if i < len(tokens) and tokens[i].string == "import":
+                imported, i = _imported(tokens, i + 1)
+                _add_from(names, package, level, module, imported)
+            continue
+        if token.type == tokenize.NAME and token.string == "import":
+            i += 1
+            while True:
+                module, i = _dotted(tokens, i)
+                if module:
+                    names.add(module)
+                i = _skip_alias(tokens, i)
+                if i < len(tokens) and tokens[i].string == ",":
+                    i += 1
+                    continue
+                break
+            continue
+        if (
+            token.type == tokenize.NAME
+            and token.string in _IMPORT_CALLS
+            and i + 2 < len(tokens)
+            and tokens[i + 1].string == "("
+            and tokens[i + 2].type == tokenize.STRING
+        ):
+            try:
+                value = ast.literal_eval(tokens[i + 2].string)
+            except (SyntaxError, ValueError):
+                value = None
+            if isinstance(value, str):
+                names.add(value)
+        i += 1
+    return names
+
+
+def _dotted(tokens: list[tokenize.TokenInfo], i: int) -> tuple[str, int]:
+    """A dotted name from ``tokens[i]`` on ("" when there is none), and where it ends."""
+    parts: list[str] = []
+    while i < len(tokens) and tokens[i].type == tokenize.NAME and tokens[i].string != "import":
+        parts.append(tokens[i].string)
+        if i + 1 < len(tokens) and tokens[i + 1].string == ".":
+            i += 2
+            continue
+        i += 1
+        break
+    return ".".join(parts), i
+
+
+def _skip_alias(tokens: list[tokenize.TokenInfo], i: int) -> int:
+    if i + 1 < len(tokens) and tokens[i].string == "as" and tokens[i + 1].type == tokenize.NAME:
+        return i + 2
+    return i
+
+
+def _imported(tokens: list[tokenize.TokenInfo], i: int) -> tuple[list[str], int]:
+    """The names after ``from ... import`` (parenthesised or not, ``as`` skipped)."""
+    if i < len(tokens) and tokens[i].string == "*":
+        return ["*"], i + 1
+    grouped = i < len(tokens) and tokens[i].string == "("
+    i += grouped
+    names: list[str] = []
+    while i < len(tokens) and tokens[i].type == tokenize.NAME:
+        names.append(tokens[i].string)
+        i = _skip_alias(tokens, i + 1)
+        if i < len(tokens) and tokens[i].string == ",":
+            i += 1
+            continue
+        break
+    if grouped and i < len(tokens) and tokens[i].string == ")":
+        i += 1
+    return names, i
 
 
 @dataclass
@@ -372,6 +489,17 @@ class TestMap:
             folder = posixpath.dirname(folder)
         return found
 
+    def _why_unattributed(self, tree: TestTree, path: str) -> str:
+        """Why ``members_for_file(path)`` is ``None``: a file it loads is unreadable, or
+        it imports no member."""
+        local = self._local_modules(tree)
+        loads = [path, *self._conftests(tree, path)]
+        for start in loads:
+            for loaded in sorted(self._closure(tree, start, local)):
+                if not tree.files[loaded].ok:
+                    return f"loads {loaded}, which cannot be read or parsed"
+        return "imports no member"
+
     def members_for_file(self, path: str) -> frozenset[str] | None:
         """The members the test-tree file ``path`` runs against; ``None``: unattributable."""
         tree = self.tree(tree_root(path))
@@ -429,7 +557,7 @@ class TestMap:
             members = self.members_for_file(run)
             if members is None:
                 if _is_test_name(run):
-                    return {}, f"{path}: {run} imports no member (or cannot be read)"
+                    return {}, f"{path}: {run} {self._why_unattributed(tree, run)}"
                 continue
             for member in members:
                 out.setdefault(member, set()).add(run)

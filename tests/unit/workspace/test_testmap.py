@@ -80,8 +80,17 @@ def test_a_test_importing_no_member_runs_everything(root: Path) -> None:
     names, everything, why = affected(load_workspace(root), "tests/test_plain.py")
     assert everything
     assert names == {"a", "b", "c", "ns-openai"}
+    assert why == ("tests/test_plain.py: tests/test_plain.py imports no member",)
+
+
+def test_a_test_loading_an_unreadable_helper_says_which(root: Path) -> None:
+    write(root / "tests/broken_helper.py", "def broken(:\n")
+    write(root / "tests/test_plain.py", "from tests.broken_helper import x\n")
+    _, everything, why = affected(load_workspace(root), "tests/test_plain.py")
+    assert everything
     assert why == (
-        "tests/test_plain.py: tests/test_plain.py imports no member (or cannot be read)",
+        "tests/test_plain.py: tests/test_plain.py loads tests/broken_helper.py,"
+        " which cannot be read or parsed",
     )
 
 
@@ -168,3 +177,49 @@ def test_import_parsing() -> None:
     assert is_test_path("test_x.py")
     assert not is_test_path("scripts/x.py")
     assert not is_test_path("tests/data.json")
+
+
+def test_imports_of_syntax_newer_than_this_python_are_read_from_tokens() -> None:
+    """A project on 3.12+ (PEP 695 generics, `type`, nested f-string quotes): a test
+    file that this Python cannot parse still names what it imports (it made whole
+    commits run everything in OpenHands/software-agent-sdk)."""
+    text = (
+        '"""Docstring: import nothing_here; from nowhere import x"""\n'
+        "from __future__ import annotations\n"
+        "import os, a.b as ab\n"
+        "from pkg.sub import (\n    one,\n    two as deux,  # comment\n)\n"
+        "from .helpers import fake\n"
+        "from ... import top\n"
+        "type Alias[T] = list[T]\n"
+        "def first[T](items: list[T]) -> T:\n"
+        "    import inner.mod\n"
+        "    if items: from lazy import thing\n"
+        '    return f"{items["key"]}"\n'
+        "def gen():\n"
+        "    yield from range(3)\n"
+        "    raise ValueError('x') from None\n"
+        "importlib.import_module('dyn.mod'); pytest.importorskip(\"opt\")\n"
+        "from star import *\n"
+    )
+    found = parse_imports(text, "tests/sub/deep/test_new.py")
+    assert found.ok
+    assert found.names == {
+        "__future__", "__future__.annotations", "os", "a.b", "pkg.sub", "pkg.sub.one",
+        "pkg.sub.two", "tests.sub.deep.helpers", "tests.sub.deep.helpers.fake", "tests",
+        "tests.top", "inner.mod", "lazy", "lazy.thing", "dyn.mod", "opt", "star",
+    }  # fmt: skip
+    assert not parse_imports("def f[T](:\n    (\n", "t.py").ok  # not even tokens
+
+
+def test_tokens_and_the_parser_agree_on_every_file_of_this_repository() -> None:
+    from tta_dev.workspace._testmap import _scan_imports  # pyright: ignore[reportPrivateUsage]
+
+    root = Path(__file__).resolve().parents[3]
+    files = [*root.glob("src/**/*.py"), *root.glob("tests/**/*.py"), *root.glob("*.py")]
+    assert len(files) > 100
+    for file in files:
+        relative = file.relative_to(root).as_posix()
+        parsed = parse_imports(file.read_bytes(), relative)
+        assert parsed.ok, relative
+        scanned = _scan_imports(file.read_bytes(), relative.split("/")[:-1])
+        assert scanned == set(parsed.names), relative
