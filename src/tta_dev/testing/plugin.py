@@ -61,6 +61,29 @@ _HOW = {
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in _MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
+    _check_selection_options(config)
+
+
+def _check_selection_options(config: pytest.Config) -> None:
+    """Refuse bad selection options before collection: under xdist the workers collect,
+    and a usage error raised there is an INTERNALERROR traceback, not one line."""
+    wanted: list[str] = config.getoption("for_member", None) or []
+    if config.getoption("skip_unclaimed", False) and not wanted:
+        raise pytest.UsageError("--skip-unclaimed goes with --for-member NAME")
+    if not wanted and not config.getoption("affected_since", None):
+        return
+    from packaging.utils import canonicalize_name
+
+    from tta_dev.workspace import WorkspaceError, load_workspace
+
+    option = "--for-member" if wanted else "--affected-since"
+    try:
+        workspace = load_workspace(config.rootpath)
+    except WorkspaceError as exc:
+        raise pytest.UsageError(_workspace_error(option, exc)) from exc
+    unknown = sorted({canonicalize_name(n) for n in wanted} - workspace.names)
+    if unknown:
+        raise pytest.UsageError(f"--for-member: {unknown[0]!r} is not a workspace member")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -206,6 +206,24 @@ def test_no_tests_for_other_reasons_is_still_no_tests(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--for-member", "nosuch"), "--for-member: 'nosuch' is not a workspace member"),
+        (("--skip-unclaimed",), "--skip-unclaimed goes with --for-member NAME"),
+    ],
+)
+def test_bad_selection_options_are_one_line_under_xdist(
+    project: Repo, args: tuple[str, ...], message: str
+) -> None:
+    # The workers collect: a usage error raised there was an INTERNALERROR traceback.
+    result = pytest_run(project, *args, xdist=("-n", "2"))
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout
+    assert message in result.stderr
+    assert "INTERNALERROR" not in result.stdout + result.stderr
+
+
+@pytest.mark.slow
 def test_bad_workspace_is_a_usage_error(project: Repo) -> None:
     write(project.path / "packages/stray/x.py", "")
     result = pytest_run(project, "--affected-since", "main")
