@@ -31,6 +31,7 @@ import importlib.metadata
 import os
 import random
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -426,8 +427,13 @@ def _pytest(
     pythonpath: list[str],
     plugins: bool,
     extra: Sequence[str] = (),
+    *,
+    must_run: bool = False,
 ) -> tuple[str, ...] | None:
-    """Failing test files (relative), ``()`` when all pass; ``None``: nothing to run."""
+    """Failing test files (relative), ``()`` when all pass; ``None``: nothing to run.
+
+    ``must_run``: no test collected (exit 5) is a failure too, ``(pytest exit 5 ...)``.
+    """
     if not targets:
         return None
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(pythonpath), "PYTHONDONTWRITEBYTECODE": "1"}
@@ -458,6 +464,8 @@ def _pytest(
         )
     if result.returncode not in (0, 1, 5) and not failed:
         failed = {f"(pytest exit {result.returncode})"}
+    if result.returncode == 5 and must_run:
+        failed = {"(pytest exit 5: no tests ran)"}
     return tuple(sorted(failed))
 
 
@@ -510,8 +518,8 @@ def audit(
         everything = [t.relative_to(copy).as_posix() for t in suite]
         roots = _module_roots(workspace)
 
-        def run(targets: Sequence[str], path: list[str]) -> tuple[str, ...]:
-            return _pytest(copy, targets, path, plugins, pytest_args) or ()
+        def run(targets: Sequence[str], path: list[str], must_run: bool = False) -> tuple[str, ...]:
+            return _pytest(copy, targets, path, plugins, pytest_args, must_run=must_run) or ()
 
         breakable = (
             breakable_packages(plugins=plugins, members=[m.name for m in workspace.members])
@@ -521,7 +529,17 @@ def audit(
         mutations, skipped = plan_mutations(
             workspace, sample, seed, kinds=kinds, lock=lock, breakable=breakable
         )
-        baseline = run(everything, roots) if mutations else ()
+        baseline = run(everything, roots, must_run=True) if mutations else ()
+        broken = [f for f in baseline if f.startswith("(pytest exit ")]
+        if broken:
+            # pytest refused the arguments (exit 4), crashed, or ran no test: every
+            # mutation's runs would do the same, and the audit would report nothing
+            # detected and nothing escaped.
+            given = f" {quote(shlex.join(pytest_args))}" if pytest_args else ""
+            raise AuditError(
+                f"the unmutated suite does not run {broken[0]}: check the pytest"
+                f" arguments{given} and the test paths (python -m pytest runs them)"
+            )
         runs: list[MutationRun] = []
         for mutation in mutations:
             target = copy / mutation.path

@@ -168,3 +168,18 @@ def test_a_killed_audit_leaves_no_temporary_copy(tmp_path: Path) -> None:
     assert process.returncode == 128 + signal.SIGTERM, err.decode()
     assert b"Traceback" not in err
     assert list(tmp_path.glob("tta-audit-*")) == []
+
+
+@pytest.mark.parametrize(
+    ("pytest_args", "detail"),
+    [(["--no-such-option"], "(pytest exit 4)"), (["-k", "nothing_matches"], "(pytest exit 5")],
+)
+def test_a_suite_that_does_not_run_is_an_error_not_a_clean_audit(
+    tmp_path: Path, pytest_args: list[str], detail: str
+) -> None:
+    # Every run failed alike (or ran nothing), so nothing was "detected" and nothing
+    # "escaped": the audit reported success having tested nothing.
+    root = _single_project(tmp_path / "solo")
+    with pytest.raises(AuditError, match="the unmutated suite does not run") as info:
+        audit(root, plugins=False, kinds=["raise"], pytest_args=pytest_args)
+    assert detail in str(info.value)
