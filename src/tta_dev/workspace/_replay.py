@@ -250,6 +250,14 @@ def replay(
                 why_all=ours.why_all,
             )
         )
+    if not rows:
+        # An empty window would print "ours 0.0% of member jobs" beside "all 100%": a
+        # saving measured on nothing.
+        window = f"after {quote(since)}" if since is not None else f"in the last {last}"
+        raise WorkspaceError(
+            f"no commit with a parent {window} on the first-parent history of {quote(head)}:"
+            " nothing to replay (widen --last or pass an older --since)"
+        )
     return ReplayReport(len(workspace.members), tuple(rows), core)
 
 

@@ -75,6 +75,19 @@ def test_bad_input_is_one_line(repo: Repo, capsys: pytest.CaptureFixture[str]) -
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
+def test_an_empty_window_is_an_error_not_a_zero_share(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It printed "ours 0.0% of member jobs" beside "all 100%", measured on no commit.
+    workspace = load_workspace(repo.path)
+    with pytest.raises(WorkspaceError, match="nothing to replay"):
+        replay(workspace, since="HEAD")
+    with pytest.raises(WorkspaceError, match="nothing to replay"):
+        replay(workspace, last=1, head="HEAD~3")  # the root commit alone
+    assert main(["workspace", "replay", "--root", str(repo.path), "--since", "HEAD"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
 def test_cli_text(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["workspace", "replay", "--root", str(repo.path), "--last", "3"]) == 0
     out = capsys.readouterr().out
