@@ -276,6 +276,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    import dataclasses
     import shlex
 
     # Runs tests: it lives in devtools, imported only for this command.
@@ -322,6 +323,10 @@ def _audit(args: argparse.Namespace) -> int:
             with temporary_directory("tta-audit-gen-") as tmp:
                 # The generated tests need no plugin: none load (seconds saved per run).
                 report = run(generate_workspace(tmp / "generated", args.generated), False)
+            # Its folder is gone once the audit returns: name what it was, not where.
+            report = dataclasses.replace(
+                report, root=f"(a generated workspace of {args.generated} members)"
+            )
         else:
             report = run(args.root, True)
     print(render_audit(report, args.format))

@@ -98,3 +98,4 @@ def test_sample_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert [m["kind"] for m in out["mutations"]] == ["raise", "wrong", "dependency"]
     assert out["escaped"] == []
     assert len(out["skipped"]) == 1
+    assert out["root"] == "(a generated workspace of 2 members)"  # its folder is gone
