@@ -64,10 +64,17 @@ def pytest_configure(config: pytest.Config) -> None:
     _check_selection_options(config)
 
 
+def _wanted_members(config: pytest.Config) -> list[str]:
+    """``--for-member`` values, each one name or several comma-separated (an entry of a
+    matrix that GitHub's 256-job limit made hold several members)."""
+    values: list[str] = config.getoption("for_member", None) or []
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
 def _check_selection_options(config: pytest.Config) -> None:
     """Refuse bad selection options before collection: under xdist the workers collect,
     and a usage error raised there is an INTERNALERROR traceback, not one line."""
-    wanted: list[str] = config.getoption("for_member", None) or []
+    wanted = _wanted_members(config)
     if config.getoption("skip_unclaimed", False) and not wanted:
         raise pytest.UsageError("--skip-unclaimed goes with --for-member NAME")
     if not wanted and not config.getoption("affected_since", None):
@@ -362,8 +369,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         action="append",
         default=[],
-        help="run only the tests of workspace member NAME (repeatable): its own, root tests"
-        " importing it, and tests that import no member (one CI job per member)",
+        help="run only the tests of workspace member NAME (repeatable, or comma-separated):"
+        " its own, root tests importing it, and tests that import no member (one CI job per"
+        " member)",
     )
     group.addoption(
         "--skip-unclaimed",
@@ -383,7 +391,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect the tests of members that ``--affected-since`` finds unaffected."""
-    wanted: list[str] = config.getoption("for_member") or []
+    wanted = _wanted_members(config)
     skip_unclaimed = bool(config.getoption("skip_unclaimed"))
     if skip_unclaimed and not wanted:
         raise pytest.UsageError("--skip-unclaimed goes with --for-member NAME")

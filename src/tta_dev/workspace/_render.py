@@ -257,17 +257,33 @@ def affected_data(result: AffectedResult) -> dict[str, Any]:
     }
 
 
-def affected_matrix(result: AffectedResult) -> str:
+#: GitHub's limit on the jobs one matrix may generate.
+MAX_MATRIX_JOBS = 256
+
+
+def affected_matrix(result: AffectedResult, max_jobs: int = MAX_MATRIX_JOBS) -> str:
     """A GitHub Actions ``strategy.matrix`` value (one line, for ``$GITHUB_OUTPUT``).
 
     ``{"include": []}`` when nothing is affected: guard the job with
     ``if: fromJSON(needs.<job>.outputs.<name>).include[0]``. ``unclaimed`` is true on the
     first entry only: that job also runs the tests that import no member, the others pass
-    ``--skip-unclaimed``, so such a test runs once, not once per member.
+    ``--skip-unclaimed``, so such a test runs once, not once per member. Past
+    ``max_jobs`` members (GitHub refuses a larger matrix) an entry holds several,
+    comma-separated (``"member": "a,b"``; the pytest plugin's ``--for-member`` takes
+    that), in consecutive runs as even as they divide.
     """
+    members = list(result.affected)
+    jobs = min(len(members), max_jobs)
+    groups = [
+        members[len(members) * j // jobs : len(members) * (j + 1) // jobs] for j in range(jobs)
+    ]
     include = [
-        {"member": m.name, "path": m.path, "unclaimed": index == 0}
-        for index, m in enumerate(result.affected)
+        {
+            "member": ",".join(m.name for m in group),
+            "path": ",".join(m.path for m in group),
+            "unclaimed": index == 0,
+        }
+        for index, group in enumerate(groups)
     ]
     return json.dumps({"include": include}, ensure_ascii=True, separators=(",", ":"))
 

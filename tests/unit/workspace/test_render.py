@@ -168,6 +168,24 @@ def test_affected_everything_and_nothing() -> None:
     assert affected_matrix(nothing) == '{"include":[]}'
 
 
+def test_a_matrix_never_exceeds_githubs_256_jobs() -> None:
+    many = AffectedResult(
+        affected=tuple(
+            AffectedMember(f"m{i:03}", f"pkgs/m{i:03}", (Reason("file", "x"),)) for i in range(300)
+        ),
+        all=True,
+    )
+    include = json.loads(affected_matrix(many))["include"]
+    assert len(include) == 256
+    members = [name for entry in include for name in entry["member"].split(",")]
+    assert members == [f"m{i:03}" for i in range(300)]  # each once, in order
+    assert {len(entry["member"].split(",")) for entry in include} == {1, 2}
+    assert [entry["unclaimed"] for entry in include] == [True] + [False] * 255
+    assert include[0]["path"].split(",")[0] == "pkgs/m000"
+    exactly = AffectedResult(affected=many.affected[:256], all=True)
+    assert all("," not in e["member"] for e in json.loads(affected_matrix(exactly))["include"])
+
+
 DIFF = LockDiff(
     added=(PackageVersion("new", "1.0", ("a",)),),
     removed=(PackageVersion("old", "0.1"),),

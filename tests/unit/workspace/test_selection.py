@@ -149,6 +149,13 @@ def test_for_member_runs_a_members_tests_wherever_they_live(project: Repo) -> No
     unknown = pytest_run(project, "--for-member", "nope")
     assert unknown.returncode == pytest.ExitCode.USAGE_ERROR
     assert "'nope' is not a workspace member" in unknown.stderr
+    # A matrix entry holding several members (past GitHub's 256 jobs): "a,c".
+    grouped = pytest_run(project, "--for-member", "a,c", "--skip-unclaimed")
+    assert grouped.returncode == 0, grouped.stdout + grouped.stderr
+    assert ran(grouped) == {"test_a", "test_c", "test_root_c"}
+    unknown_in_group = pytest_run(project, "--for-member", "c,nope")
+    assert unknown_in_group.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "'nope' is not a workspace member" in unknown_in_group.stderr
 
 
 @pytest.mark.slow
