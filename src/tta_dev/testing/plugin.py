@@ -22,8 +22,10 @@ merge base with REF (``tta_dev.workspace.affected_since``, work tree included). 
 belongs to a member by the convention of ``tta_dev.workspace.member_for_test``: inside the
 member's folder, under ``tests/<member>/`` or ``tests/<kind>/<member>/``, else the root
 project (and the members it imports), else the members it imports (``members_for_test``: a root ``tests/test_x.py``
-importing an affected member runs). Tests that import no member always run, and when a change cannot be attributed (an
-unknown base, a shallow clone, a file no rule or member claims) everything runs.
+importing an affected member runs). Tests that import no member run when any member is
+affected (as in CI, where the first member job runs them), and when a change cannot be
+attributed (an unknown base, a shallow clone, a file no rule or member claims) everything
+runs.
 """
 
 from __future__ import annotations
@@ -413,7 +415,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             f"--affected-since {clip(ref)}: running every test ({'; '.join(result.why_all)})"
         )
         return
-    dropped = _keep_tests_of(config, items, workspace, result.names, unclaimed=True)
+    # Tests that import no member run when some member is affected: CI's first member job
+    # runs them then, and with no member affected there is no job. Nothing they can read
+    # changed either: any file outside the members makes everything affected.
+    dropped = _keep_tests_of(config, items, workspace, result.names, unclaimed=bool(result.names))
     names = ", ".join(sorted(result.names)) or "none"
     config.stash[_AFFECTED_NOTE] = (
         f"--affected-since {clip(ref)}: affected members: {names}; {dropped} tests deselected"

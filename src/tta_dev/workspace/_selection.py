@@ -10,7 +10,8 @@ The convention (first match wins), for a test file relative to the workspace roo
 4. otherwise the members the file imports (``members_for_test``: static import analysis,
    ``tta_dev.workspace._testmap``), so a root ``tests/test_openai.py`` runs when the
    member shipping ``livekit.plugins.openai`` is affected;
-5. a file that imports no member or cannot be parsed: nobody, and it always runs.
+5. a file that imports no member or cannot be parsed: nobody; it runs whenever any member
+   is affected (``--affected-since``; CI's first member job) or everything is.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def member_for_test(workspace: Workspace, path: Path) -> Member | None:
 def members_for_test(
     workspace: Workspace, path: Path, test_map: TestMap | None = None
 ) -> frozenset[str] | None:
-    """The members whose tests ``path`` holds (rules 1-4), or ``None``: it always runs.
+    """The members whose tests ``path`` holds (rules 1-4), or ``None``: nobody's (rule 5).
 
     A file the root project claims (rule 3) also belongs to the members it imports: the
     root need not depend on them (sync installs every member), so a change to such a
