@@ -30,6 +30,7 @@ from tta_dev.workspace._affected import (
 )
 from tta_dev.workspace._errors import WorkspaceError
 from tta_dev.workspace._graph import WorkspaceGraph, build_graph
+from tta_dev.workspace._layout import Layout, Layouts, layout_of, renamed_owner
 from tta_dev.workspace._lock import Lockfile, parse_lock
 from tta_dev.workspace._model import Member, Workspace
 from tta_dev.workspace._testmap import FileImports, TestMap, git_lister
@@ -50,6 +51,8 @@ class ReplayCommit:
     paths_only: tuple[str, ...]
     paths_all: bool
     why_all: tuple[str, ...]
+    members: int = 0
+    """The jobs of a full run: the members the workspace has at this commit."""
 
     @property
     def single_member(self) -> bool:
@@ -89,6 +92,7 @@ class ReplayReport:
     members: int
     commits: tuple[ReplayCommit, ...]
     core: tuple[str, ...] = ()
+    """``members``: at the newest commit; each commit's full run is its own ``members``."""
 
     def summary(self, *, single_member: bool = False, outside_core: bool = False) -> ReplaySummary:
         """Over all commits, the single-member ones, or (``outside_core``) the single-member
@@ -102,7 +106,7 @@ class ReplayReport:
         ]
         return ReplaySummary(
             commits=len(chosen),
-            full_jobs=self.members * len(chosen),
+            full_jobs=sum(c.members for c in chosen),
             ours_jobs=sum(len(c.ours) for c in chosen),
             paths_jobs=sum(len(c.paths_only) for c in chosen),
             ours_everything=sum(c.ours_all for c in chosen),
@@ -182,14 +186,35 @@ def replay(
     repo = _git.repository_root(workspace.root)
     if repo is None:
         raise WorkspaceError(f"{workspace.root} is not in a git repository")
-    from tta_dev.workspace._imports import import_names, shipped_paths
+    with Layouts(repo, workspace.root) as layouts:
+        rows = _replay_rows(
+            workspace, repo, layouts, first_parent_commits(repo, last=last, since=since, head=head)
+        )
+    if not rows:
+        # An empty window would print "ours 0.0% of member jobs" beside "all 100%": a
+        # saving measured on nothing.
+        window = f"after {quote(since)}" if since is not None else f"in the last {last}"
+        raise WorkspaceError(
+            f"no commit with a parent {window} on the first-parent history of {quote(head)}:"
+            " nothing to replay (widen --last or pass an older --since)"
+        )
+    newest, core = rows[0]
+    return ReplayReport(newest.members, tuple(row for row, _ in rows), core)
 
-    names = {m.name: import_names(workspace, m) for m in workspace.members}
-    shipped = {m.name: shipped_paths(workspace, m) for m in workspace.members}
+
+def _replay_rows(
+    today: Workspace,
+    repo: Path,
+    layouts: Layouts,
+    commits: list[tuple[str, str, str | None]],
+) -> list[tuple[ReplayCommit, tuple[str, ...]]]:
+    """Each commit against its first parent, in the layout it has (today's when its own
+    cannot be read), with the core members of that layout's graph."""
+    current = layout_of(today)
     parses: dict[str, FileImports] = {}
     locks: dict[str, Lockfile | None] = {}
-    graphs: dict[str | None, WorkspaceGraph] = {}
-    lock_path = Path(posixpath.relpath(workspace.root / LOCK_FILE, repo)).as_posix()
+    graphs: dict[tuple[int, str | None], WorkspaceGraph] = {}
+    lock_path = Path(posixpath.relpath(today.root / LOCK_FILE, repo)).as_posix()
 
     def lock_at(commit: str) -> tuple[str | None, Lockfile | None]:
         found = _git.run_optional(repo, "rev-parse", "--verify", "--quiet", f"{commit}:{lock_path}")
@@ -204,22 +229,27 @@ def replay(
                 locks[blob] = None
         return blob, locks[blob]
 
-    def graph_for(blob: str | None, lock: Lockfile | None) -> WorkspaceGraph:
-        if blob not in graphs:
-            graphs[blob] = build_graph(workspace, lock)
-        return graphs[blob]
+    def graph_for(layout: Layout, blob: str | None, lock: Lockfile | None) -> WorkspaceGraph:
+        # Commits with the same pyproject.toml files share a model, and so a graph per lock.
+        key = (layout.model, blob)
+        if key not in graphs:
+            graphs[key] = build_graph(layout.workspace, lock)
+        return graphs[key]
 
-    rows: list[ReplayCommit] = []
-    core: tuple[str, ...] = ()
-    for commit, subject, parent in first_parent_commits(repo, last=last, since=since, head=head):
+    rows: list[tuple[ReplayCommit, tuple[str, ...]]] = []
+    for commit, subject, parent in commits:
         if parent is None:
             continue  # the root commit: nothing to compare with
+        layout = layouts.at(commit) or current
+        workspace = layout.workspace
+        before = (layouts.at(parent) or current).workspace
         changed = _git.changed_files(repo, parent, commit)
-        paths = paths_in_workspace(workspace, changed, repo)
+        paths = tuple(
+            renamed_owner(p, workspace, before) or p
+            for p in paths_in_workspace(workspace, changed, repo)
+        )
         new_blob, new_lock = lock_at(commit)
-        graph = graph_for(new_blob, new_lock)
-        if not rows:
-            core = core_members(graph)
+        graph = graph_for(layout, new_blob, new_lock)
         lock_change = None
         if LOCK_FILE in paths:
             _, old_lock = lock_at(parent)
@@ -229,36 +259,30 @@ def replay(
                 "is missing or unreadable at one end",
                 manifest_ends(workspace, repo, paths, parent, commit),
             )
-        tests = TestMap(workspace, git_lister(workspace, repo, commit), names, parses, shipped)
+        tests = TestMap(
+            workspace, git_lister(workspace, repo, commit), layout.names, parses, layout.shipped
+        )
         ours = affected_members(graph, paths, lock_change=lock_change, test_map=tests)
         baseline = affected_members(
-            graph, paths, test_map=_NoTestAttribution(workspace, import_names=names)
+            graph, paths, test_map=_NoTestAttribution(workspace, import_names=layout.names)
         )
         touched = sorted(
             {o.name for p in paths if (o := workspace.owner_of(p)) is not None and o.path != "."}
         )
-        rows.append(
-            ReplayCommit(
-                commit=commit,
-                subject=subject,
-                changed=len(paths),
-                touched=tuple(touched),
-                ours=tuple(sorted(ours.names)),
-                ours_all=ours.all,
-                paths_only=tuple(sorted(baseline.names)),
-                paths_all=baseline.all,
-                why_all=ours.why_all,
-            )
+        row = ReplayCommit(
+            commit=commit,
+            subject=subject,
+            changed=len(paths),
+            touched=tuple(touched),
+            ours=tuple(sorted(ours.names)),
+            ours_all=ours.all,
+            paths_only=tuple(sorted(baseline.names)),
+            paths_all=baseline.all,
+            why_all=ours.why_all,
+            members=len(workspace.members),
         )
-    if not rows:
-        # An empty window would print "ours 0.0% of member jobs" beside "all 100%": a
-        # saving measured on nothing.
-        window = f"after {quote(since)}" if since is not None else f"in the last {last}"
-        raise WorkspaceError(
-            f"no commit with a parent {window} on the first-parent history of {quote(head)}:"
-            " nothing to replay (widen --last or pass an older --since)"
-        )
-    return ReplayReport(len(workspace.members), tuple(rows), core)
+        rows.append((row, core_members(graph) if not rows else ()))
+    return rows
 
 
 def core_members(graph: WorkspaceGraph) -> tuple[str, ...]:

@@ -37,15 +37,13 @@ def replay_data(report: ReplayReport) -> dict[str, Any]:
                 "subject": c.subject,
                 "changed_files": c.changed,
                 "touched": list(c.touched),
-                "full": report.members,
+                "full": c.members,
                 "ours": list(c.ours),
                 "ours_all": c.ours_all,
                 "paths_only": list(c.paths_only),
                 "paths_only_all": c.paths_all,
                 "why_all": list(c.why_all),
-                "saved_share": round(1 - len(c.ours) / report.members, 4)
-                if report.members
-                else 0.0,
+                "saved_share": round(1 - len(c.ours) / c.members, 4) if c.members else 0.0,
             }
             for c in report.commits
         ],
@@ -53,6 +51,10 @@ def replay_data(report: ReplayReport) -> dict[str, Any]:
         "single_member": _summary_data(report.summary(single_member=True)),
         "single_member_outside_core": _summary_data(report.summary(outside_core=True)),
     }
+
+
+def _share(selected: int, members: int) -> str:
+    return f"{100 * selected / members:.0f}" if members else "0"
 
 
 def _pct(value: float) -> str:
@@ -82,7 +84,7 @@ def render_replay(report: ReplayReport, fmt: str = "text") -> str:
         ours = "all" if c.ours_all else str(len(c.ours))
         paths = "all" if c.paths_all else str(len(c.paths_only))
         lines.append(
-            f"{c.commit[:10]}  ours {ours:>4}  paths-only {paths:>4}  full {report.members:>4}"
+            f"{c.commit[:10]}  ours {ours:>4}  paths-only {paths:>4}  full {c.members:>4}"
             f"  {printable(c.subject)[:60]}"
         )
     for label, s in _summary_rows(report):
@@ -107,9 +109,9 @@ def _markdown(report: ReplayReport) -> str:
             f" | {s.ours_everything} | {s.paths_everything} |"
         )
     chronological = list(reversed(report.commits))
-    if chronological and report.members:
-        ours = ", ".join(f"{100 * len(c.ours) / report.members:.0f}" for c in chronological)
-        paths = ", ".join(f"{100 * len(c.paths_only) / report.members:.0f}" for c in chronological)
+    if chronological:
+        ours = ", ".join(_share(len(c.ours), c.members) for c in chronological)
+        paths = ", ".join(_share(len(c.paths_only), c.members) for c in chronological)
         out += [
             "",
             "```mermaid",
@@ -126,6 +128,6 @@ def _markdown(report: ReplayReport) -> str:
         out.append(
             f"| `{c.commit[:10]}` | {markdown_escape(c.subject[:70])}"
             f" | {'all' if c.ours_all else len(c.ours)}"
-            f" | {'all' if c.paths_all else len(c.paths_only)} | {report.members} |"
+            f" | {'all' if c.paths_all else len(c.paths_only)} | {c.members} |"
         )
     return "\n".join(out)

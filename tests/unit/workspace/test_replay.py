@@ -192,3 +192,70 @@ def test_a_merge_is_replayed_against_its_first_parent(repo: Repo) -> None:
         ("merge side", ("a",), ("a", "b")),
         ("c on main", ("c",), ("c",)),
     ]
+
+
+def _two_members(tmp_path: Path) -> Repo:
+    repo = Repo(tmp_path / "grow")
+    root = repo.path
+    write(root / "pyproject.toml", virtual_root_toml(["packages/*"]))
+    write(root / "packages/a/pyproject.toml", project_toml("a"))
+    write(root / "packages/a/src/a/__init__.py", "")
+    write(
+        root / "packages/b/pyproject.toml",
+        project_toml("b", dependencies=["a"], workspace_sources=["a"]),
+    )
+    write(root / "packages/b/src/b/__init__.py", "")
+    repo.commit("initial")
+    return repo
+
+
+def test_each_commit_is_replayed_with_the_members_it_had(tmp_path: Path) -> None:
+    """A full run at a commit tests the members of that commit, not today's."""
+    repo = _two_members(tmp_path)
+    root = repo.path
+    write(root / "packages/b/src/b/x.py", "x = 1\n")
+    repo.commit("b changes")
+    write(root / "packages/c/pyproject.toml", project_toml("c"))
+    write(root / "packages/c/src/c/__init__.py", "")
+    write(root / "tests/test_c.py", "import c\n")
+    repo.commit("c is added")
+    write(root / "packages/a/src/a/x.py", "x = 1\n")
+    repo.commit("a changes")
+    report = replay(load_workspace(root), last=10)
+    rows = [(c.subject, c.members, c.ours, c.ours_all) for c in report.commits]
+    assert rows == [
+        ("a changes", 3, ("a", "b"), False),
+        ("c is added", 3, ("c",), False),  # its root test is attributed with c's import names
+        ("b changes", 2, ("b",), False),  # c did not exist: a full run was 2 jobs
+    ]
+    assert report.members == 3
+    assert report.summary().full_jobs == 8
+    data = json.loads(render_replay(report, "json"))
+    assert [c["full"] for c in data["commits"]] == [3, 3, 2]
+    assert data["commits"][2]["saved_share"] == 0.5
+
+
+def test_a_renamed_member_folder_is_still_that_member(tmp_path: Path) -> None:
+    """Its old paths belonged to a member that is still there: not 'no member'."""
+    repo = _two_members(tmp_path)
+    root = repo.path
+    repo.git("mv", "packages/a", "packages/a-renamed")
+    repo.commit("a moves")
+    (row,) = replay(load_workspace(root), last=1).commits
+    assert (row.ours, row.ours_all, row.why_all) == (("a", "b"), False, ())
+    assert (row.paths_only, row.paths_all) == (("a", "b"), False)
+    assert row.touched == ("a",)
+
+
+def test_a_commit_whose_workspace_cannot_be_read_keeps_todays(tmp_path: Path) -> None:
+    repo = _two_members(tmp_path)
+    root = repo.path
+    good = (root / "pyproject.toml").read_text()
+    write(root / "pyproject.toml", "[tool.uv.workspace\nbroken")
+    write(root / "packages/a/src/a/x.py", "x = 1\n")
+    repo.commit("broken root")
+    write(root / "pyproject.toml", good)
+    repo.commit("fixed root")
+    rows = replay(load_workspace(root), last=2).commits
+    assert [(c.subject, c.members) for c in rows] == [("fixed root", 2), ("broken root", 2)]
+    assert all(c.ours_all for c in rows)  # the root pyproject.toml changed: everything
