@@ -1,16 +1,17 @@
 """Replay history: what each past commit would have run, ours against two baselines.
 
 For each first-parent commit C (against its first parent P): the members a full run tests
-(all of them), the members this engine selects (lock-aware, test files attributed by
+(all the members C has), the members this engine selects (lock-aware, test files attributed by
 their imports, a member's own test and doc files kept from its dependents), and the members a paths-only selector selects (a changed file runs its
 member and its dependents; ``uv.lock`` or any file no member owns runs everything: what
 path-filter CI does). Git only: no test runs.
 
-Cost is bounded: the workspace model and the members' import names are read once, from
-the work tree (a member added or moved since is seen as it is now), and so are the
-packages each member ships; each distinct
-``uv.lock`` blob is parsed once and its graph built once; each test file blob is parsed
-once across all revisions.
+Each commit is read in its own layout (``_layout``: the members, rules and import names it
+had; a member folder renamed in C keeps its old paths); a commit whose workspace cannot be
+read keeps today's. Cost is bounded: one ``git ls-tree`` per commit, a model per set of
+``pyproject.toml`` files, import names per member per set of its files; each distinct
+``uv.lock`` blob is parsed once and one graph built per model and lock; each test file
+blob is parsed once across all revisions.
 """
 
 from __future__ import annotations
