@@ -266,11 +266,16 @@ def _affected(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from tta_dev._signals import sigterm_as_exit
     from tta_dev.workspace import load_workspace
     from tta_dev.workspace._replay import replay
     from tta_dev.workspace._replay_render import render_replay
 
-    report = replay(load_workspace(args.root), last=args.last, since=args.since, head=args.head)
+    # A killed replay still removes the skeleton folder it reads old layouts from.
+    with sigterm_as_exit():
+        report = replay(
+            load_workspace(args.root), last=args.last, since=args.since, head=args.head
+        )
     print(render_replay(report, args.format))
     return 0
 

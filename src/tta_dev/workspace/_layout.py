@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tta_dev._safeio import InputError
+from tta_dev._signals import sigterm_held
 from tta_dev.workspace import _git
 from tta_dev.workspace._errors import WorkspaceError
 from tta_dev.workspace._model import PYPROJECT, Workspace, load_workspace
@@ -169,7 +170,8 @@ class Layouts:
     def _sync(self, skeleton: Skeleton) -> Path:
         """The skeleton folder, holding exactly ``skeleton`` (by its differences)."""
         if self._folder is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="tta-replay-"))
+            with sigterm_held():  # made and recorded (for close) as one step
+                self._folder = Path(tempfile.mkdtemp(prefix="tta-replay-"))
         folder = self._folder
         wanted = dict(skeleton)
         for path in [p for p in self._on_disk if p not in wanted]:

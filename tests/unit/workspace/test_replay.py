@@ -259,3 +259,47 @@ def test_a_commit_whose_workspace_cannot_be_read_keeps_todays(tmp_path: Path) ->
     rows = replay(load_workspace(root), last=2).commits
     assert [(c.subject, c.members) for c in rows] == [("fixed root", 2), ("broken root", 2)]
     assert all(c.ours_all for c in rows)  # the root pyproject.toml changed: everything
+
+
+@pytest.mark.slow
+def test_a_killed_replay_leaves_no_skeleton_folder(repo: Repo, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    # Replay waits inside its first diff, after it made the skeleton folder.
+    script = (
+        "import time\n"
+        "from tta_dev.workspace import _git\n"
+        "real = _git.changed_files\n"
+        "def slow(*args):\n"
+        "    time.sleep(60)\n"
+        "    return real(*args)\n"
+        "_git.changed_files = slow\n"
+        "from tta_dev.cli import main\n"
+        f"raise SystemExit(main(['workspace', 'replay', '--root', {str(repo.path)!r},"
+        " '--last', '3']))\n"
+    )
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        env={**os.environ, "TMPDIR": str(temp)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any(temp.glob("tta-replay-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(temp.glob("tta-replay-*")), "the replay made no skeleton folder"
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 128 + signal.SIGTERM, err.decode()
+    assert list(temp.iterdir()) == []
