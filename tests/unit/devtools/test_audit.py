@@ -99,3 +99,34 @@ def test_sample_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert out["escaped"] == []
     assert len(out["skipped"]) == 1
     assert out["root"] == "(a generated workspace of 2 members)"  # its folder is gone
+
+
+def test_a_file_failing_only_after_a_failed_test_is_order_dependent_not_missed(
+    tmp_path: Path,
+) -> None:
+    # graphrag's shape: a test of pkg0 changes folder and fails before changing back; a
+    # later test of pkg2 (unaffected by pkg0) reads a relative path and fails after it.
+    root = generate_workspace(tmp_path / "gen", 3)
+    (root / "tests/test_a_chdir.py").write_text(
+        "import os\n\nimport pkg0\n\n\ndef test_in_a_subfolder():\n"
+        "    os.chdir('packages')\n    assert pkg0.value() == 0\n    os.chdir('..')\n",
+        "utf-8",
+    )
+    (root / "tests/test_z_relative.py").write_text(
+        "from pathlib import Path\n\nimport pkg2\n\n\ndef test_reads_a_relative_path():\n"
+        "    assert Path('tests').is_dir() and pkg2.value() == 2\n",
+        "utf-8",
+    )
+    report = audit(root, kinds=("raise",), plugins=False, sample=None)
+    (pkg0,) = [r for r in report.runs if r.mutation.member == "pkg0"]
+    assert "tests/test_z_relative.py" in pkg0.full_failed
+    assert "tests/test_z_relative.py" not in pkg0.selected
+    assert "tests/test_a_chdir.py" in pkg0.selection_failed
+    # Run alone, it passes: order, not a selection gap, so no rule and not partly missed.
+    assert pkg0.order_dependent == ("tests/test_z_relative.py",)
+    assert "tests/test_z_relative.py" not in pkg0.missed
+    assert not any("test_z_relative" in rule for rule in pkg0.rules)
+    data = json.loads(render_audit(report, "json"))
+    assert data["escaped"] == []
+    assert data["mutations"][0]["order_dependent"] == ["tests/test_z_relative.py"]
+    assert "failing only after other tests" in render_audit(report)
