@@ -308,8 +308,34 @@ def breakable_packages(
         if owners & runner:
             continue
         for dist in owners:
-            by_dist.setdefault(dist, set()).add(name)
-    return {d: tuple(sorted(names)) for d, names in sorted(by_dist.items()) if d not in own}
+            # A namespace several distributions share (graphrag: ``azure`` holds
+            # azure-core, azure-identity, azure-storage-blob...): breaking all of it would
+            # break the others too, whose importers the engine rightly leaves out (false
+            # escapes). Each breaks only what it ships below it (``azure.identity``).
+            below = _own_below(dist, name) if len(owners) > 1 else (name,)
+            by_dist.setdefault(dist, set()).update(below)
+    return {
+        d: tuple(sorted(names)) for d, names in sorted(by_dist.items()) if d not in own and names
+    }
+
+
+def _own_below(dist: str, namespace: str) -> tuple[str, ...]:
+    """``dist``'s modules and packages directly below the shared ``namespace``."""
+    try:
+        files = importlib.metadata.files(dist) or []
+    except importlib.metadata.PackageNotFoundError:
+        return ()
+    found: set[str] = set()
+    for file in files:
+        parts = file.parts
+        if len(parts) < 2 or parts[0] != namespace:
+            continue
+        name = parts[1].removesuffix(".py") if len(parts) == 2 else parts[1]
+        if len(parts) == 2 and not parts[1].endswith(".py"):
+            continue
+        if name.isidentifier() and name != "__init__":
+            found.add(f"{namespace}.{name}")
+    return tuple(sorted(found))
 
 
 def _requirement_closure(roots: Sequence[str]) -> frozenset[str]:
@@ -394,8 +420,11 @@ def _shadow(folder: Path, mutation: Mutation) -> None:
     """A broken release of the mutation's package: each import name raises on import."""
     message = f"tta-dev audit: {mutation.function} {mutation.new_version} breaks its importers"
     for name in mutation.imports:
-        (folder / name).mkdir(parents=True)
-        (folder / name / "__init__.py").write_text(f"raise ImportError({message!r})\n", "utf-8")
+        # ``azure.identity``: ``azure/`` stays a namespace portion (no ``__init__``), so
+        # the installed ``azure.core`` and the rest still import.
+        package = folder.joinpath(*name.split("."))
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_text(f"raise ImportError({message!r})\n", "utf-8")
 
 
 def _module_roots(workspace: Workspace) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,54 @@ def test_a_dependency_members_dev_group_is_not_followed_and_the_audit_says_what_
     assert any("tests/test_pkg3.py belongs to pkg3" in rule for rule in run.rules)
     assert "missed 3" in render_audit(report)
     assert "1 of them missing some failing files" in render_audit(report)
+
+
+def _fake_distribution(site: Path, name: str, files: dict[str, str]) -> None:
+    info = site / f"{name.replace('-', '_')}-1.0.dist-info"  # as wheels name it
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n", "utf-8")
+    record = [*files, f"{info.name}/METADATA,,", f"{info.name}/RECORD,,"]
+    (info / "RECORD").write_text("".join(f"{f.split(',')[0]},,\n" for f in record), "utf-8")
+    for path, text in files.items():
+        (site / path).parent.mkdir(parents=True, exist_ok=True)
+        (site / path).write_text(text, "utf-8")
+
+
+def test_a_shared_namespace_is_broken_below_it_for_one_distribution_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # graphrag's shape: azure-core and azure-identity share `azure` (PEP 420, no
+    # __init__). Breaking `azure` for an azure-identity upgrade broke azure.core too.
+    site = tmp_path / "site"
+    _fake_distribution(site, "nsaudit-core", {"nsaudit/core/__init__.py": "VALUE = 1\n"})
+    _fake_distribution(
+        site,
+        "nsaudit-identity",
+        {"nsaudit/identity/__init__.py": "VALUE = 2\n", "nsaudit/tool.py": "VALUE = 3\n"},
+    )
+    monkeypatch.syspath_prepend(str(site))
+    breakable = breakable_packages()
+    assert breakable["nsaudit-core"] == ("nsaudit.core",)
+    assert breakable["nsaudit-identity"] == ("nsaudit.identity", "nsaudit.tool")
+    shadow = tmp_path / "shadow"
+    mutation = audit_module.Mutation(
+        "m", "dependency", "uv.lock", "nsaudit-identity", "1.0", "2.0.0",
+        breakable["nsaudit-identity"],
+    )  # fmt: skip
+    audit_module._shadow(shadow, mutation)  # pyright: ignore[reportPrivateUsage]
+    check = (
+        "import importlib\n"
+        "import nsaudit.core\n"
+        "for name in ('nsaudit.identity', 'nsaudit.tool'):\n"
+        "    try:\n        importlib.import_module(name)\n"
+        "    except ImportError as e:\n        print(name, 'broken', 'tta-dev audit' in str(e))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shadow), str(site)])}
+    result = subprocess.run(
+        [sys.executable, "-c", check], env=env, capture_output=True, text=True, check=True
+    )
+    # The other distribution's part of the namespace still imports; this one's is broken.
+    assert result.stdout.split("\n")[:2] == [
+        "nsaudit.identity broken True",
+        "nsaudit.tool broken True",
+    ]
