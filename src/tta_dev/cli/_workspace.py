@@ -273,9 +273,7 @@ def _replay(args: argparse.Namespace) -> int:
 
     # A killed replay still removes the skeleton folder it reads old layouts from.
     with sigterm_as_exit():
-        report = replay(
-            load_workspace(args.root), last=args.last, since=args.since, head=args.head
-        )
+        report = replay(load_workspace(args.root), last=args.last, since=args.since, head=args.head)
     print(render_replay(report, args.format))
     return 0
 
