@@ -132,41 +132,20 @@ def test_a_workspace_without_tests_is_bad_input(
 
 def test_a_killed_audit_leaves_no_temporary_copy(tmp_path: Path) -> None:
     """SIGTERM (a CI timeout, `kill`) unwinds: the generated workspace and copies go."""
-    import os
     import signal
-    import subprocess
-    import sys
-    import time
 
-    # PYTHONFAULTHANDLER: if the audit ever hangs, SIGABRT makes it print every thread's
-    # stack, so the failure says where (CI saw one 60 s hang that never reproduced).
-    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONFAULTHANDLER": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tta_dev.cli", "workspace", "audit", "--generated", "6"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    from tests.unit._killed import killed_midway
+
+    # Mid-audit: its copy of the workspace is being made. (A signal landing inside
+    # TemporaryDirectory() itself is tests/unit/core/test_signals.py's case.) CI once saw
+    # a 60 s hang here that never reproduced: a hang now fails with the audit's stacks.
+    code, err = killed_midway(
+        ["-m", "tta_dev.cli", "workspace", "audit", "--generated", "6"],
+        tmp_path,
+        lambda: any(tmp_path.glob("tta-audit-*/ws")),
     )
-    try:
-        deadline = time.monotonic() + 120
-        # Mid-audit: its copy of the workspace is being made. (A signal landing inside
-        # TemporaryDirectory() itself is tests/unit/core/test_signals.py's case.)
-        while not any(tmp_path.glob("tta-audit-*/ws")) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert any(tmp_path.glob("tta-audit-*")), "the audit never started"
-        process.send_signal(signal.SIGTERM)
-        try:
-            _, err = process.communicate(timeout=120)
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGABRT)
-            _, stacks = process.communicate(timeout=30)
-            pytest.fail(f"the audit ignored SIGTERM for 120 s; its stacks:\n{stacks.decode()}")
-    finally:
-        if process.poll() is None:  # a failed assertion above: never leave it running
-            process.kill()
-            process.communicate()
-    assert process.returncode == 128 + signal.SIGTERM, err.decode()
-    assert b"Traceback" not in err
+    assert code == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
     assert list(tmp_path.glob("tta-audit-*")) == []
 
 

@@ -15,9 +15,9 @@ from tta_dev.workspace._replay import replay
 from tta_dev.workspace._replay_render import render_replay
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    repo = Repo(tmp_path / "ws")
+def _a_and_b(path: Path) -> Repo:
+    """A repository holding members a and b (b depends on a), not committed yet."""
+    repo = Repo(path)
     root = repo.path
     write(root / "pyproject.toml", virtual_root_toml(["packages/*"]))
     write(root / "packages/a/pyproject.toml", project_toml("a"))
@@ -27,6 +27,13 @@ def repo(tmp_path: Path) -> Repo:
         project_toml("b", dependencies=["a"], workspace_sources=["a"]),
     )
     write(root / "packages/b/src/b/__init__.py", "")
+    return repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    repo = _a_and_b(tmp_path / "ws")
+    root = repo.path
     write(root / "packages/c/pyproject.toml", project_toml("c"))
     write(root / "packages/c/src/c/__init__.py", "")
     write(root / "tests/test_c.py", "import c\n")
@@ -195,16 +202,7 @@ def test_a_merge_is_replayed_against_its_first_parent(repo: Repo) -> None:
 
 
 def _two_members(tmp_path: Path) -> Repo:
-    repo = Repo(tmp_path / "grow")
-    root = repo.path
-    write(root / "pyproject.toml", virtual_root_toml(["packages/*"]))
-    write(root / "packages/a/pyproject.toml", project_toml("a"))
-    write(root / "packages/a/src/a/__init__.py", "")
-    write(
-        root / "packages/b/pyproject.toml",
-        project_toml("b", dependencies=["a"], workspace_sources=["a"]),
-    )
-    write(root / "packages/b/src/b/__init__.py", "")
+    repo = _a_and_b(tmp_path / "grow")
     repo.commit("initial")
     return repo
 
@@ -263,11 +261,9 @@ def test_a_commit_whose_workspace_cannot_be_read_keeps_todays(tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_a_killed_replay_leaves_no_skeleton_folder(repo: Repo, tmp_path: Path) -> None:
-    import os
     import signal
-    import subprocess
-    import sys
-    import time
+
+    from tests.unit._killed import killed_midway
 
     # Replay waits inside its first diff, after it made the skeleton folder.
     script = (
@@ -284,22 +280,6 @@ def test_a_killed_replay_leaves_no_skeleton_folder(repo: Repo, tmp_path: Path) -
     )
     temp = tmp_path / "tmp"
     temp.mkdir()
-    process = subprocess.Popen(
-        [sys.executable, "-c", script],
-        env={**os.environ, "TMPDIR": str(temp)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not any(temp.glob("tta-replay-*")) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert any(temp.glob("tta-replay-*")), "the replay made no skeleton folder"
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 128 + signal.SIGTERM, err.decode()
+    code, err = killed_midway(["-c", script], temp, lambda: any(temp.glob("tta-replay-*")))
+    assert code == 128 + signal.SIGTERM, err
     assert list(temp.iterdir()) == []
