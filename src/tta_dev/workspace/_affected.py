@@ -270,6 +270,12 @@ def affected_members(
                 workspace, lock_change.old, lock_change.new, runtime_only
             ).items():
                 reasons[member].update(lock_reasons)
+            if not runtime_only:
+                unclaimed = _tests_importing_changes(
+                    mapper, lock_change.old, lock_change.new, reasons
+                )
+                if unclaimed and not any(reasons.values()) and not direct:
+                    why_all.extend(unclaimed)
     for name, file_reasons in direct.items():
         reasons[name].update(file_reasons)
         if all(r.detail for r in file_reasons):
@@ -298,6 +304,42 @@ def affected_members(
         changed_files=paths,
         ignored=tuple(ignored),
     )
+
+
+def _tests_importing_changes(
+    mapper: TestMap, old: Lockfile, new: Lockfile, reasons: dict[str, set[Reason]]
+) -> list[str]:
+    """Root tests that import a third-party package the lock changed run, in the jobs of
+    the members they import, whether or not those members' closures hold the package: a
+    test's own imports are what it runs with (graphrag's config test imports pydantic,
+    which neither of its members locks). Returns why, for tests that import no member."""
+    from tta_dev.workspace._imports import distribution_modules
+
+    members = old.member_names | new.member_names
+    changes = {
+        name: describe_change(was, now)
+        for name, (was, now) in closure_changes(
+            frozenset(p.ref for p in old.packages), frozenset(p.ref for p in new.packages)
+        ).items()
+        if name not in members
+    }
+    by_module: dict[str, str] = {}
+    for name in changes:
+        for module in distribution_modules(name):
+            by_module.setdefault(module, name)
+    if not by_module:
+        return []
+    unclaimed: list[str] = []
+    for path, (runs, modules) in mapper.importers(frozenset(by_module)).items():
+        imported = sorted({by_module[m] for m in modules})
+        detail = "; ".join(f"{name} {changes[name]}" for name in imported)
+        if runs is None:
+            unclaimed.append(f"{path} imports {detail} and no member")
+            continue
+        for member in runs:
+            if member in reasons:
+                reasons[member].add(Reason("lock", path, f"the test imports {detail}"))
+    return unclaimed
 
 
 def _clean(path: str) -> str:

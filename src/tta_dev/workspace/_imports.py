@@ -12,8 +12,9 @@ folder count) so a huge or hostile tree costs little.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -303,3 +304,27 @@ def _strings(value: object) -> tuple[str, ...]:
     if isinstance(value, list):
         return tuple(v for v in cast(list[Any], value) if isinstance(v, str))
     return ()
+
+
+@functools.cache
+def _installed_modules() -> Mapping[str, frozenset[str]]:
+    """Canonical distribution name → the top-level modules it installs, here."""
+    import importlib.metadata
+
+    from packaging.utils import canonicalize_name
+
+    found: dict[str, set[str]] = {}
+    for module, distributions in importlib.metadata.packages_distributions().items():
+        for distribution in distributions:
+            found.setdefault(canonicalize_name(distribution), set()).add(module)
+    return {name: frozenset(modules) for name, modules in found.items()}
+
+
+def distribution_modules(name: str) -> frozenset[str]:
+    """The top-level modules a third-party distribution provides: what it installs in the
+    environment tta-dev runs in (``uv run``: the workspace's), and its own name as a module
+    (``PyYAML`` → ``yaml`` when installed, ``pyyaml`` always)."""
+    from packaging.utils import canonicalize_name
+
+    canonical = canonicalize_name(name)
+    return _installed_modules().get(canonical, frozenset()) | {canonical.replace("-", "_")}

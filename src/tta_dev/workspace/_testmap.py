@@ -489,6 +489,25 @@ class TestMap:
             folder = posixpath.dirname(folder)
         return found
 
+    def importers(
+        self, modules: frozenset[str]
+    ) -> dict[str, tuple[frozenset[str] | None, frozenset[str]]]:
+        """Root test files (``test_*.py``, ...) whose imports, through their local helpers,
+        name a top-level module in ``modules``: each with the members it runs against
+        (``None``: it imports no member, or cannot be read) and the modules it names."""
+        tree = self.tree("")
+        local = self._local_modules(tree)
+        out: dict[str, tuple[frozenset[str] | None, frozenset[str]]] = {}
+        for path in tree.files:
+            if not _is_test_name(path):
+                continue
+            loaded = self._closure(tree, path, local)
+            tops = {n.split(".", 1)[0] for p in loaded for n in tree.files[p].names}
+            hit = frozenset(tops & modules)
+            if hit:
+                out[path] = (self.members_for_file(path), hit)
+        return out
+
     def _why_unattributed(self, tree: TestTree, path: str) -> str:
         """Why ``members_for_file(path)`` is ``None``: a file it loads is unreadable, or
         it imports no member."""

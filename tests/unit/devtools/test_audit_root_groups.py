@@ -78,6 +78,15 @@ def test_without_the_root_groups_rule_the_upgrade_escapes_and_the_rule_says_why(
         "tta_dev.workspace._affected.root_groups_closure", lambda _lock: frozenset()
     )
     root = generate_workspace(tmp_path / "gen", 2)
+    # Alone, the rule that tests run when a package they import changes catches it too:
+    # tests/helpers.py imports mdurl, so the test using it runs in pkg0's job.
+    alone = audit(root, kinds=("dependency",), plugins=False)
+    assert alone.escaped == ()
+    (shared,) = [r for r in alone.runs if r.mutation.member == ROOT_GROUPS]
+    assert shared.affected == ("pkg0",)
+    assert shared.selection_failed == (_HELPER_TEST,)
+    # Without that rule either (the engine before it), the upgrade escapes.
+    monkeypatch.setattr("tta_dev.workspace._affected._tests_importing_changes", lambda *_args: [])
     report = audit(root, kinds=("dependency",), plugins=False)
     (escape,) = report.escaped
     assert escape.mutation.member == ROOT_GROUPS

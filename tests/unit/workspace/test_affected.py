@@ -479,3 +479,35 @@ def test_relative_to_is_a_path_prefix_not_a_string_prefix() -> None:
     assert _relative_to("/repo2/a.py", "/repo") is None  # a sibling sharing the prefix
     assert _relative_to("/elsewhere/a.py", "/repo") is None
     assert _relative_to("/a.py", "/") == "a.py"
+
+
+def test_a_root_test_runs_when_a_package_it_imports_changes(sample: Path) -> None:
+    """A test runs with what it imports, declared or not: requests is in my-app's closure
+    only, yet tests/test_core_http.py (core's) imports it too (graphrag: a config test
+    importing pydantic, which neither of its members locks)."""
+    write(sample / "tests/test_core_http.py", "import core\nimport requests\n")
+    write(sample / "tests/test_plain_http.py", "from requests import get\n")
+    old = parse_lock(lock_toml(sample_lock_packages(), members=MEMBERS))
+    new = parse_lock(lock_toml(sample_lock_packages(requests="2.1"), members=MEMBERS))
+    result = affected(sample, "uv.lock", lock_change=LockChange(old, new))
+    assert reasons(result) == {
+        "my-app": ["lock change in requests: 2.0 → 2.1"],
+        "core": ["lock change in tests/test_core_http.py: the test imports requests 2.0 → 2.1"],
+    }
+    assert not result.all  # test_plain_http.py imports no member: my-app's job runs it
+    same = parse_lock(lock_toml(sample_lock_packages(), members=MEMBERS))
+    assert affected(sample, "uv.lock", lock_change=LockChange(old, same)).names == frozenset()
+
+
+def test_a_test_importing_a_changed_package_and_no_member_runs_everything(sample: Path) -> None:
+    """Nothing else is affected, so no member job would run it: everything runs."""
+    write(sample / "tests/test_orphan.py", "import orphan\n")
+    old = parse_lock(
+        lock_toml([*sample_lock_packages(), package("orphan", "1.0")], members=MEMBERS)
+    )
+    new = parse_lock(
+        lock_toml([*sample_lock_packages(), package("orphan", "1.1")], members=MEMBERS)
+    )
+    result = affected(sample, "uv.lock", lock_change=LockChange(old, new))
+    assert result.all
+    assert result.why_all == ("tests/test_orphan.py imports orphan 1.0 → 1.1 and no member",)
