@@ -111,7 +111,9 @@ def workspace_lock_diff(
 @task(name="test-affected", help={"base": "git ref to compare from (default origin/main)"})
 def workspace_test_affected(c: Context, base: str = "origin/main") -> None:
     """Run the unit tests of the members affected since BASE (everything if unattributable)."""
-    c.run(f"uv run nox -s unit -- --affected-since {_quote(base)}", pty=False)
+    # `=`: a BASE starting with "-" is the option's value (the plugin then refuses it in
+    # one line), not an option of its own that pytest's parser trips over.
+    c.run(f"uv run nox -s unit -- --affected-since={_quote(base)}", pty=False)
 
 
 @task(name="run", help={"command": "the uv command to time, e.g. 'uv sync --locked'"})

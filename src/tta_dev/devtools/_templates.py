@@ -205,7 +205,7 @@ def affected(c: Context, base: str = "origin/main") -> None:
 @task(name="test-affected", help={"base": "merge base with this ref"})
 def test_affected(c: Context, base: str = "origin/main") -> None:
     """Run the tests of the members affected since BASE (everything if unattributable)."""
-    c.run(f"uv run nox -s tests -- --affected-since {shlex.quote(base)}", pty=False)
+    c.run(f"uv run nox -s tests -- --affected-since={shlex.quote(base)}", pty=False)
 '''
         collections = (
             "ns = Collection(check, ci, session, drift, health)\n"

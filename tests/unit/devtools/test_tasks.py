@@ -95,3 +95,18 @@ def test_metrics_run_with_unbalanced_quotes_is_one_line() -> None:
     assert result.stderr.strip().splitlines() == [
         "metrics.run: --command is not a shell command line (No closing quotation)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("base", "argument"),
+    [
+        ("origin/main", "--affected-since=origin/main"),
+        ("-x", "--affected-since=-x"),  # a value, refused by the plugin in one line
+        ("$(touch pwned)", "--affected-since='$(touch pwned)'"),
+    ],
+)
+def test_test_affected_passes_the_base_as_the_options_value(base: str, argument: str) -> None:
+    tasks = load_tasks()
+    command = f"uv run nox -s unit -- {argument}"
+    context = MockContext(run={command: Result(exited=0)})
+    tasks.workspace_test_affected(context, base)  # any other command raises
