@@ -492,9 +492,10 @@ class TestMap:
     def importers(
         self, modules: frozenset[str]
     ) -> dict[str, tuple[frozenset[str] | None, frozenset[str]]]:
-        """Root test files (``test_*.py``, ...) whose imports, through their local helpers,
-        name a top-level module in ``modules``: each with the members it runs against
-        (``None``: it imports no member, or cannot be read) and the modules it names."""
+        """Root test files (``test_*.py``, ...) whose imports, through their local helpers
+        and the ``conftest.py`` files pytest loads for them, name a top-level module in
+        ``modules``: each with the members it runs against (``None``: it imports no
+        member, or cannot be read) and the modules it names."""
         tree = self.tree("")
         local = self._local_modules(tree)
         out: dict[str, tuple[frozenset[str] | None, frozenset[str]]] = {}
@@ -502,6 +503,8 @@ class TestMap:
             if not _is_test_name(path):
                 continue
             loaded = self._closure(tree, path, local)
+            for conftest in self._conftests(tree, path):
+                loaded |= self._closure(tree, conftest, local)
             tops = {n.split(".", 1)[0] for p in loaded for n in tree.files[p].names}
             hit = frozenset(tops & modules)
             if hit:

@@ -495,6 +495,11 @@ def test_a_root_test_runs_when_a_package_it_imports_changes(sample: Path) -> Non
         "core": ["lock change in tests/test_core_http.py: the test imports requests 2.0 → 2.1"],
     }
     assert not result.all  # test_plain_http.py imports no member: my-app's job runs it
+    # A conftest.py pytest loads for a test counts as the test's own import.
+    write(sample / "tests/test_core_http.py", "import core\n")
+    write(sample / "tests/conftest.py", "import requests\n")
+    result = affected(sample, "uv.lock", lock_change=LockChange(old, new))
+    assert "core" in result.names
     same = parse_lock(lock_toml(sample_lock_packages(), members=MEMBERS))
     assert affected(sample, "uv.lock", lock_change=LockChange(old, same)).names == frozenset()
 
