@@ -90,9 +90,13 @@ def _check_selection_options(config: pytest.Config) -> None:
         workspace = load_workspace(config.rootpath)
     except WorkspaceError as exc:
         raise pytest.UsageError(_workspace_error(option, exc)) from exc
-    unknown = sorted({canonicalize_name(n) for n in wanted} - workspace.names)
+    names = frozenset(canonicalize_name(n) for n in wanted)
+    unknown = sorted(names - workspace.names)
     if unknown:
         raise pytest.UsageError(f"--for-member: {unknown[0]!r} is not a workspace member")
+    # Collection reuses both: the options were checked here, once, in every process.
+    config.stash[_WORKSPACE] = workspace
+    config.stash[_FOR_MEMBERS] = names
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -349,6 +353,9 @@ def feature_branch(
 
 
 _AFFECTED_NOTE = pytest.StashKey[str]()
+#: The workspace and the ``--for-member`` names, as ``pytest_configure`` checked them.
+_WORKSPACE = pytest.StashKey["Workspace"]()
+_FOR_MEMBERS = pytest.StashKey[frozenset[str]]()
 #: Set when ``--affected-since`` deselected every test that was left.
 _EMPTIED = pytest.StashKey[bool]()
 _EMPTIED_OUTPUT = "tta_dev_affected_emptied"  # the same, from an xdist worker
@@ -393,20 +400,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect the tests of members that ``--affected-since`` finds unaffected."""
-    wanted = _wanted_members(config)
-    skip_unclaimed = bool(config.getoption("skip_unclaimed"))
-    if skip_unclaimed and not wanted:
-        raise pytest.UsageError("--skip-unclaimed goes with --for-member NAME")
+    workspace = config.stash.get(_WORKSPACE, None)
+    if workspace is None:
+        return  # neither --for-member nor --affected-since (pytest_configure checked both)
+    wanted = config.stash[_FOR_MEMBERS]
     if wanted:
-        _keep_members(config, items, frozenset(wanted), unclaimed=not skip_unclaimed)
+        unclaimed = not config.getoption("skip_unclaimed")
+        _keep_tests_of(config, items, workspace, wanted, unclaimed=unclaimed)
     ref: str | None = config.getoption("affected_since")
     if not ref:
         return
     from tta_dev._safeio import clip
-    from tta_dev.workspace import WorkspaceError, affected_since, load_workspace
+    from tta_dev.workspace import WorkspaceError, affected_since
 
     try:
-        workspace = load_workspace(config.rootpath)
         result = affected_since(workspace, ref)
     except WorkspaceError as exc:
         raise pytest.UsageError(_workspace_error("--affected-since", exc)) from exc
@@ -423,24 +430,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.stash[_AFFECTED_NOTE] = (
         f"--affected-since {clip(ref)}: affected members: {names}; {dropped} tests deselected"
     )
-
-
-def _keep_members(
-    config: pytest.Config, items: list[pytest.Item], wanted: frozenset[str], *, unclaimed: bool
-) -> None:
-    from packaging.utils import canonicalize_name
-
-    from tta_dev.workspace import WorkspaceError, load_workspace
-
-    try:
-        workspace = load_workspace(config.rootpath)
-    except WorkspaceError as exc:
-        raise pytest.UsageError(_workspace_error("--for-member", exc)) from exc
-    names = frozenset(canonicalize_name(n) for n in wanted)
-    unknown = sorted(names - workspace.names)
-    if unknown:
-        raise pytest.UsageError(f"--for-member: {unknown[0]!r} is not a workspace member")
-    _keep_tests_of(config, items, workspace, names, unclaimed=unclaimed)
 
 
 def _keep_tests_of(

@@ -151,7 +151,7 @@ def test_affected_since_option_reports_bad_input_in_one_line(tmp_path: Path) -> 
     root = project(tmp_path, NESTED_PYPROJECTS["array 100,000"])
     config = SimpleNamespace(getoption={"affected_since": "main"}.get, rootpath=root, stash={})
     with pytest.raises(pytest.UsageError, match=r"^--affected-since: .*nested deeper") as info:
-        plugin.pytest_collection_modifyitems(cast(Any, config), [])
+        plugin._check_selection_options(cast(Any, config))  # pyright: ignore[reportPrivateUsage]
     assert "\n" not in str(info.value)
 
 
