@@ -6,6 +6,7 @@ Paths come back NUL-separated (``-z``), so quotes, newlines and non-ASCII names 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from tta_dev._safeio import DEFAULT_LIMIT, InputError, decode, quote
@@ -117,6 +118,19 @@ def file_at(repo: Path, commit: str, path: str, limit: int = DEFAULT_LIMIT) -> s
 def run(repo: Path, *args: str) -> bytes:
     """The output of ``git args`` (a ``WorkspaceError`` when it fails)."""
     return _git(repo, *args).stdout
+
+
+def files_at(repo: Path, commit: str, spec: str) -> Iterator[tuple[str, str]]:
+    """``(repository-relative path, blob id)`` of each regular file under ``spec`` at
+    ``commit`` (symbolic links and submodules left out)."""
+    listing = run(repo, "ls-tree", "-r", "-z", "--full-tree", commit, "--", spec)
+    for entry in listing.split(b"\0"):
+        meta, _, raw = entry.partition(b"\t")
+        if not raw:
+            continue
+        mode, kind, blob = meta.decode("ascii", "replace").split(" ")
+        if kind == "blob" and mode != "120000":
+            yield raw.decode("utf-8", "surrogateescape"), blob
 
 
 def run_optional(repo: Path, *args: str) -> str:

@@ -147,17 +147,9 @@ class Layouts:
     def _skeleton(self, commit: str) -> Skeleton | None:
         """``(workspace-relative path, blob)`` of each ``pyproject.toml``, ``(path, "")`` of
         each ``.py`` file, sorted; ``None`` when there are too many."""
-        spec = self._prefix or "."
-        listing = _git.run(self._repo, "ls-tree", "-r", "-z", "--full-tree", commit, "--", spec)
         out: list[tuple[str, str]] = []
-        for entry in listing.split(b"\0"):
-            meta, _, raw = entry.partition(b"\t")
-            if not raw:
-                continue
-            mode, kind, blob = meta.decode("ascii", "replace").split(" ")
-            path = raw.decode("utf-8", "surrogateescape")[len(self._prefix) :]
-            if kind != "blob" or mode == "120000":
-                continue
+        for full, blob in _git.files_at(self._repo, commit, self._prefix or "."):
+            path = full[len(self._prefix) :]
             name = posixpath.basename(path)
             if name == PYPROJECT:
                 out.append((path, blob))

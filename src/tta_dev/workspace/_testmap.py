@@ -300,17 +300,11 @@ def git_lister(workspace: Workspace, repo: Path, commit: str) -> Lister:
 
     def lister(root: str) -> list[Listed] | None:
         spec = f"{prefix}{root}" if root else (prefix or ".")
-        result = _git.run(repo, "ls-tree", "-r", "-z", "--full-tree", commit, "--", spec)
         top_only = root == "" or root.split("/")[-1] not in TEST_FOLDERS
         out: list[Listed] = []
-        for entry in result.split(b"\0"):
-            if not entry:
-                continue
-            meta, _, raw = entry.partition(b"\t")
-            mode, kind, blob = meta.decode().split(" ")
-            full = raw.decode("utf-8", "surrogateescape")
+        for full, blob in _git.files_at(repo, commit, spec):
             path = full[len(prefix) :]
-            if kind != "blob" or mode == "120000" or not path.endswith(".py"):
+            if not path.endswith(".py"):
                 continue
             if path.startswith(members):
                 continue
