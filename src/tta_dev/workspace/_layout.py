@@ -30,7 +30,7 @@ from tta_dev._safeio import InputError
 from tta_dev._signals import sigterm_held
 from tta_dev.workspace import _git
 from tta_dev.workspace._errors import WorkspaceError
-from tta_dev.workspace._model import PYPROJECT, Workspace, load_workspace
+from tta_dev.workspace._model import PYPROJECT, Member, Workspace, load_workspace
 
 #: A skeleton larger than this is not written: the commit keeps today's layout.
 MAX_SKELETON_FILES = 100_000
@@ -50,14 +50,23 @@ class Layout:
 
 def layout_of(workspace: Workspace) -> Layout:
     """The layout of the work tree's workspace (import names read from its folders)."""
-    from tta_dev.workspace._imports import import_names, shipped_paths
-
+    found = {m.name: _names_and_shipped(workspace, m) for m in workspace.members}
     return Layout(
         workspace,
-        {m.name: import_names(workspace, m) for m in workspace.members},
-        {m.name: shipped_paths(workspace, m) for m in workspace.members},
+        {name: names for name, (names, _) in found.items()},
+        {name: shipped for name, (_, shipped) in found.items()},
         model=-1,
     )
+
+
+def _names_and_shipped(
+    workspace: Workspace, member: Member
+) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """``member``'s import names and shipped paths, from one walk of its folders."""
+    from tta_dev.workspace._imports import import_packages, shipped_paths
+
+    packages = import_packages(workspace, member)
+    return tuple(p.name for p in packages), shipped_paths(workspace, member, packages)
 
 
 Skeleton = tuple[tuple[str, str], ...]
@@ -104,8 +113,6 @@ class Layouts:
         skeleton = self._skeleton(commit)
         if skeleton is None:
             return None
-        from tta_dev.workspace._imports import import_packages, shipped_paths
-
         try:
             folder = self._sync(skeleton)
             projects = tuple(e for e in skeleton if e[1])
@@ -126,11 +133,7 @@ class Layouts:
                 )
                 key = (member.path, _under(skeleton, member.path), nested)
                 if key not in self._names:
-                    packages = import_packages(workspace, member)
-                    self._names[key] = (
-                        tuple(p.name for p in packages),
-                        shipped_paths(workspace, member, packages),
-                    )
+                    self._names[key] = _names_and_shipped(workspace, member)
                 names[member.name], shipped[member.name] = self._names[key]
         except (WorkspaceError, InputError, OSError):
             return None  # a commit's broken pyproject.toml: it keeps today's layout

@@ -251,6 +251,8 @@ class TestTree:
     root: str
     files: dict[str, FileImports] = field(default_factory=dict[str, FileImports])
     complete: bool = True
+    #: Dotted name → file (``TestMap._local_modules``), built on first use.
+    modules: dict[str, str] | None = None
 
 
 #: ``(path, cache key or None, read)`` for each ``.py`` file of a tree.
@@ -442,7 +444,10 @@ class TestMap:
         return tree
 
     def _local_modules(self, tree: TestTree) -> dict[str, str]:
-        """Dotted name → file, for every way a tree file can be imported."""
+        """Dotted name → file, for every way a tree file can be imported (once per tree:
+        every file attributed, and every test an upgrade's importers check, asks)."""
+        if tree.modules is not None:
+            return tree.modules
         out: dict[str, str] = {}
         for path in tree.files:
             stem = path.removesuffix(".py")
@@ -452,6 +457,7 @@ class TestMap:
             # tests.fake_llm, fake_llm, sub.helpers: any suffix of the path.
             for start in range(len(parts)):
                 out.setdefault(".".join(parts[start:]), path)
+        tree.modules = out
         return out
 
     def _closure(self, tree: TestTree, path: str, local: Mapping[str, str]) -> set[str]:
